@@ -1,0 +1,28 @@
+import { expect, test } from "@playwright/test";
+
+test("the landing page renders on the server and hydrates", async ({ page }) => {
+  const wasmLoaded = page.waitForResponse((r) => r.url().endsWith(".wasm") && r.ok());
+  await page.goto("/");
+  await expect(page.getByRole("heading", { level: 1, name: "Sign-out that is real." })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+  await wasmLoaded;
+
+  // The button only does something once the WebAssembly has hydrated the page:
+  // the answer comes from a server-function round trip to MongoDB.
+  const status = page.getByTestId("database-status");
+  await expect(status).toBeEmpty();
+  await page.getByRole("button", { name: "Check the database" }).click();
+  await expect(status).toHaveText(/^MongoDB answered the server's ping in \d+ ms\.$/);
+});
+
+test("/healthz reports that MongoDB answers", async ({ request }) => {
+  const response = await request.get("/healthz");
+  expect(response.status()).toBe(200);
+  expect(await response.json()).toEqual({ mongodb: "ok" });
+});
+
+test("an unknown path shows the not-found page with status 404", async ({ page }) => {
+  const response = await page.goto("/no/such/page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+});

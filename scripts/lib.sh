@@ -1,0 +1,59 @@
+# Shared helpers for scripts/setup, scripts/dev and scripts/test. Source it; do not run it.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+DB_VENV="$TOOLS/secantusdb"
+
+# Pinned tool versions (see DESIGN.md §9 for why these).
+CARGO_LEPTOS_VERSION="0.3.10"
+WASM_BINDGEN_VERSION="0.2.129"
+SECANTUSDB_VERSION="0.7.0b3"
+
+# Where cargo-leptos finds wasm-bindgen and wasm-opt instead of downloading them.
+export PATH="$ROOT/scripts/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+# The build environment cargo-leptos uses for debug builds. Tests export the same, so
+# `cargo test` reuses the dependency tree that `cargo leptos build` compiled.
+export LEPTOS_OUTPUT_NAME="sessionguard"
+export RUSTFLAGS="--cfg erase_components"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# A TCP port nobody is listening on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_port PORT SECONDS NAME: returns once something accepts connections on PORT.
+wait_for_port() {
+  local port=$1 seconds=$2 name=$3 i
+  for ((i = 0; i < seconds * 10; i++)); do
+    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "$name did not start listening on port $port within ${seconds}s"
+}
+
+# start_mongodb PORT STORAGE LOGFILE: starts SecantusDB in the background and sets MONGODB_PID.
+start_mongodb() {
+  local port=$1 storage=$2 log=$3
+  [[ -x "$DB_VENV/bin/secantusd-py" ]] || fail "SecantusDB is not installed; run scripts/setup"
+  "$DB_VENV/bin/secantusd-py" --standalone --host 127.0.0.1 --port "$port" --storage-path "$storage" >"$log" 2>&1 &
+  MONGODB_PID=$!
+  wait_for_port "$port" 60 "SecantusDB (log: $log)"
+}
+
+# stop_pid PID: stops a process this script started, waiting briefly for it to exit.
+stop_pid() {
+  local pid=$1 i
+  kill "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+}

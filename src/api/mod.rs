@@ -1,0 +1,3 @@
+//! Server functions: the application's whole API, callable from pages and over HTTP.
+
+pub mod status;

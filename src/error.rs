@@ -1,0 +1,115 @@
+//! The one error type that server functions return and pages show.
+
+use http::StatusCode;
+use leptos::server_fn::{
+    Encodes,
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// Every way a request can fail, each with the HTTP status it is answered with and a message
+/// a user can act on. Internal details never reach the client: they go to the server log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The request was malformed or a field was invalid (400).
+    #[error("{0}")]
+    BadInput(String),
+    /// The request needs a signed-in session and has none (401).
+    #[error("Your session ended. Please sign in again.")]
+    NotSignedIn,
+    /// The email and password did not match an account (401). Deliberately says no more.
+    #[error("That email and password do not match an account.")]
+    WrongCredentials,
+    /// The request came from another site (403).
+    #[error("This request came from another site and was refused.")]
+    CrossSite,
+    /// Too many failed sign-ins (429).
+    #[error("Too many failed sign-in attempts. Try again in {retry_after_secs} seconds.")]
+    Throttled {
+        /// Seconds until the next attempt is accepted.
+        retry_after_secs: u64,
+    },
+    /// The email is already registered (409).
+    #[error("An account with that email already exists. Sign in instead.")]
+    EmailTaken,
+    /// The database could not be reached or could not confirm a change (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something unexpected failed on the server (500); the detail is in the server log.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+}
+
+impl AppError {
+    /// The message for a database that cannot be reached.
+    pub const DATABASE_UNAVAILABLE: &'static str = "The database is not answering right now. Please try again in a moment.";
+    /// The message for a sign-out the database could not confirm.
+    pub const SIGN_OUT_UNCONFIRMED: &'static str =
+        "We could not confirm you were signed out on the server. Please try again.";
+
+    /// The HTTP status this error is answered with.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadInput(_) => StatusCode::BAD_REQUEST,
+            Self::NotSignedIn | Self::WrongCredentials => StatusCode::UNAUTHORIZED,
+            Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    /// Framework-level failures: unreadable arguments are the client's fault (400); anything
+    /// else is ours (500), and a failed request from the browser is reported as unavailable.
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
+                Self::BadInput(format!("The request was incomplete or malformed: {msg}"))
+            }
+            ServerFnErrorErr::Request(_) => {
+                Self::Unavailable("The server could not be reached. Check your connection and try again.".into())
+            }
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                Self::Internal
+            }
+        }
+    }
+
+    /// Called by the server for every error answer, so the status is set in this one place.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(self.status_code());
+            if let Self::Throttled { retry_after_secs } = self {
+                response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
+            }
+        }
+        JsonEncoding::encode(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_input_never_maps_to_500() {
+        let err = AppError::from_server_fn_error(ServerFnErrorErr::Args("bad".into()));
+        assert_eq!(err.status_code(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn messages_are_actionable() {
+        assert_eq!(AppError::Throttled { retry_after_secs: 30 }.to_string(), "Too many failed sign-in attempts. Try again in 30 seconds.");
+    }
+}

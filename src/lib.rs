@@ -1,0 +1,32 @@
+//! sessionguard: sign-in sessions that end for real.
+//!
+//! The crate builds twice: with `ssr` as the axum server binary, and with `hydrate` as the
+//! WebAssembly that brings the server-rendered pages to life in the browser.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+mod components;
+pub mod error;
+mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod cookie;
+#[cfg(feature = "ssr")]
+pub mod database;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// Entry point of the WebAssembly bundle: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

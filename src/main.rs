@@ -1,0 +1,68 @@
+//! The sessionguard server: load configuration, connect to MongoDB, serve.
+
+use std::{process::ExitCode, sync::Arc};
+
+use leptos::config::get_configuration;
+use sessionguard::{
+    config::Config,
+    database,
+    server::router,
+    state::AppState,
+    store::{SystemClock, ensure_indexes, spawn_expired_sweeper},
+};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,mongodb=warn")),
+        )
+        .init();
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("sessionguard: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> Result<(), String> {
+    let config = Config::load().map_err(|e| e.to_string())?;
+    let mut leptos_options = get_configuration(None).map_err(|e| format!("Leptos settings: {e}"))?.leptos_options;
+    leptos_options.site_addr = config.site_addr;
+
+    let db = database::connect(&config).await.map_err(|e| e.to_string())?;
+    ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
+    let state = AppState::new(leptos_options, config, db, Arc::new(SystemClock));
+    spawn_expired_sweeper(state.store.clone(), state.config.sweep_interval);
+    let addr = state.config.site_addr;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (set SITE_ADDR to a free address): {e}"))?;
+    tracing::info!("listening on http://{addr}");
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,54 @@
+//! The HTTP router: routes first, then layers, outermost last.
+
+use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use serde_json::json;
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+use crate::{
+    app::{App, shell},
+    cookie::session_layer,
+    database,
+    state::AppState,
+};
+
+/// Largest request body accepted; every form and API call fits in a fraction of it.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The whole application: pages, server functions under `/api`, static files, `/healthz`.
+///
+/// Layers, from the inside out: request-body limit, session cookie, tracing.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, context, render)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(session_layer(&state.config, state.store.clone()))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `200 {"mongodb":"ok"}` when MongoDB answers a ping, `503` with the reason otherwise.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match database::ping(&state.db).await {
+        Ok(_) => (StatusCode::OK, Json(json!({ "mongodb": "ok" }))),
+        Err(err) => {
+            tracing::warn!(%err, "health check: MongoDB did not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "mongodb": "unavailable", "error": "MongoDB did not answer a ping; check MONGODB_URI and that the server is running." })),
+            )
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The shape of a session in MongoDB and the conversions to and from `tower-sessions` records.
+
+use std::collections::HashMap;
+
+use mongodb::bson::{self, DateTime, Document, doc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+
+use super::error::StoreError;
+
+/// The collection that holds one document per session.
+pub const SESSIONS_COLLECTION: &str = "sessions";
+
+/// Session-data key whose string value the store copies to the indexed `user_id` field.
+pub const USER_ID_KEY: &str = "user_id";
+/// Session-data key whose string value the store copies to the `user_agent` field.
+pub const USER_AGENT_KEY: &str = "user_agent";
+/// Session-data key whose string value the store copies to the `ip` field.
+pub const IP_KEY: &str = "ip";
+
+/// One session as stored. The session token itself never appears: `_id` is its SHA-256.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SessionDocument {
+    #[serde(rename = "_id")]
+    pub key: String,
+    pub handle: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub data: Document,
+    pub created_at: DateTime,
+    pub last_seen_at: DateTime,
+    pub expires_at: DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+/// The fields the store copies out of the session data, so they can be queried and shown.
+pub(crate) struct LiftedFields {
+    pub data: Document,
+    pub user_id: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl LiftedFields {
+    /// Encodes a record's data and copies out the well-known keys.
+    pub fn from_record(record: &Record) -> Result<Self, StoreError> {
+        let data = bson::to_document(&record.data).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let text = |key: &str| record.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        Ok(Self {
+            user_id: text(USER_ID_KEY),
+            user_agent: text(USER_AGENT_KEY),
+            ip: text(IP_KEY),
+            data,
+        })
+    }
+}
+
+impl SessionDocument {
+    /// A fresh document for `record`, created and last seen at `now`.
+    pub fn new(record: &Record, now: OffsetDateTime, expires_at: OffsetDateTime) -> Result<Self, StoreError> {
+        let fields = LiftedFields::from_record(record)?;
+        Ok(Self {
+            key: storage_key(&record.id),
+            handle: new_handle(),
+            user_id: fields.user_id,
+            data: fields.data,
+            created_at: to_bson_date(now),
+            last_seen_at: to_bson_date(now),
+            expires_at: to_bson_date(expires_at),
+            user_agent: fields.user_agent,
+            ip: fields.ip,
+        })
+    }
+
+    /// Rebuilds the `tower-sessions` record for the session whose token is `id`.
+    pub fn into_record(self, id: Id) -> Result<Record, StoreError> {
+        let data: HashMap<String, serde_json::Value> =
+            bson::from_document(self.data).map_err(|e| StoreError::Decode(e.to_string()))?;
+        Ok(Record {
+            id,
+            data,
+            expiry_date: from_bson_date(self.expires_at),
+        })
+    }
+}
+
+/// The `_id` under which the session with token `id` is stored: the hex SHA-256 of the
+/// cookie value. Someone who reads the database cannot turn it back into a usable cookie.
+pub(crate) fn storage_key(id: &Id) -> String {
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
+/// A new public handle: 96 random bits, hex. Unrelated to the token, so showing it is harmless.
+pub(crate) fn new_handle() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The `_id` filter for the session with token `id`.
+pub(crate) fn by_key(id: &Id) -> Document {
+    doc! { "_id": storage_key(id) }
+}
+
+pub(crate) fn to_bson_date(t: OffsetDateTime) -> DateTime {
+    let millis = t.unix_timestamp_nanos() / 1_000_000;
+    DateTime::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn from_bson_date(t: DateTime) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.timestamp_millis()) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_key_is_a_hash_not_the_token() {
+        let id = Id::default();
+        let key = storage_key(&id);
+        assert_eq!(key.len(), 64);
+        assert!(!key.contains(&id.to_string()));
+        assert_eq!(key, storage_key(&id), "the key must be stable for one token");
+        assert_ne!(key, storage_key(&Id::default()));
+    }
+
+    #[test]
+    fn handles_are_random_and_unrelated_to_tokens() {
+        assert_ne!(new_handle(), new_handle());
+        assert_eq!(new_handle().len(), 24);
+    }
+
+    #[test]
+    fn dates_round_trip_at_millisecond_precision() {
+        let t = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        assert_eq!(from_bson_date(to_bson_date(t)), t);
+    }
+}

@@ -1,0 +1,174 @@
+//! The `tower-sessions` store on MongoDB.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use mongodb::{
+    Collection, Database,
+    bson::{Bson, Document, doc},
+};
+use time::OffsetDateTime;
+use tower_sessions::{
+    ExpiredDeletion, SessionStore,
+    session::{Id, Record},
+    session_store,
+};
+
+use super::{
+    clock::Clock,
+    document::{LiftedFields, SESSIONS_COLLECTION, SessionDocument, by_key, from_bson_date, to_bson_date},
+    error::{StoreError, is_duplicate_key},
+    policy::ExpiryPolicy,
+    registry::SessionRegistry,
+};
+
+/// How many fresh ids `create` draws before giving up; a 128-bit collision even once is
+/// already beyond belief, so running out means something else is wrong.
+const CREATE_ATTEMPTS: usize = 4;
+
+/// A [`SessionStore`] that keeps one document per session in the `sessions` collection.
+///
+/// Guarantees:
+/// - `create` inserts and never overwrites: on a duplicate key it draws a new id and retries.
+/// - `save` only updates a document that exists and has not expired; it never upserts, so a
+///   session deleted by anyone (logout, revoke, expiry) stays deleted even if a request that
+///   was already in flight saves it afterwards.
+/// - `load` returns `None` for a missing session and for one past its idle or absolute
+///   deadline under the current [`ExpiryPolicy`].
+/// - An unchanged session is written (touched) at most once per touch interval.
+/// - The cookie value is never stored: documents are keyed by its SHA-256.
+#[derive(Debug, Clone)]
+pub struct MongoSessionStore {
+    sessions: Collection<SessionDocument>,
+    policy: ExpiryPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl MongoSessionStore {
+    /// A store on `db.sessions` with the given expiry policy and clock.
+    ///
+    /// Call [`ensure_indexes`](super::ensure_indexes) once at start-up as well.
+    pub fn new(db: &Database, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            sessions: db.collection(SESSIONS_COLLECTION),
+            policy,
+            clock,
+        }
+    }
+
+    /// The shared handle for ending and listing sessions, on the same collection and clock.
+    pub fn registry(&self) -> SessionRegistry {
+        SessionRegistry::new(self.sessions.clone(), self.policy, self.clock.clone())
+    }
+
+    /// The pipeline update that marks a live session as seen now and recomputes its deadline
+    /// from its own `created_at`, so the absolute lifetime survives every touch.
+    fn touch_update(&self, now: OffsetDateTime, extra: Document) -> Vec<Document> {
+        let idle_deadline = to_bson_date(now.saturating_add(self.policy.idle_timeout()));
+        let lifetime_ms = self.policy.absolute_lifetime().whole_milliseconds();
+        let lifetime_ms = i64::try_from(lifetime_ms).unwrap_or(i64::MAX);
+        let mut set = extra;
+        set.insert("last_seen_at", to_bson_date(now));
+        set.insert(
+            "expires_at",
+            doc! { "$min": [idle_deadline, { "$add": ["$created_at", lifetime_ms] }] },
+        );
+        vec![doc! { "$set": set }]
+    }
+
+    /// The filter that matches the session only while it is live, so no write revives it.
+    fn live_filter(id: &Id, now: OffsetDateTime) -> Document {
+        let mut filter = by_key(id);
+        filter.insert("expires_at", doc! { "$gt": to_bson_date(now) });
+        filter
+    }
+}
+
+#[async_trait]
+impl SessionStore for MongoSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        for _ in 0..CREATE_ATTEMPTS {
+            let now = self.clock.now();
+            let document = SessionDocument::new(record, now, self.policy.expires_at(now, now))?;
+            match self.sessions.insert_one(&document).await {
+                Ok(_) => return Ok(()),
+                Err(err) if is_duplicate_key(&err) => {
+                    tracing::warn!("session id or handle collision on create; drawing a new id");
+                    record.id = Id::default();
+                }
+                Err(err) => return Err(StoreError::from(err).into()),
+            }
+        }
+        Err(StoreError::Database("could not draw a unique session id".into()).into())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let now = self.clock.now();
+        let fields = LiftedFields::from_record(record)?;
+        let optional = |value: Option<String>| value.map_or(Bson::Null, Bson::String);
+        let mut extra = doc! { "data": { "$literal": fields.data } };
+        // Values come from the session, so `$literal` keeps a "$..." string from being read as a field path.
+        extra.insert("user_id", doc! { "$literal": optional(fields.user_id) });
+        extra.insert("user_agent", doc! { "$literal": optional(fields.user_agent) });
+        extra.insert("ip", doc! { "$literal": optional(fields.ip) });
+        self.sessions
+            .update_one(Self::live_filter(&record.id, now), self.touch_update(now, extra))
+            .await
+            .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let now = self.clock.now();
+        // By `_id` alone: index-only on every MongoDB-compatible server; expiry is checked below.
+        let Some(document) = self.sessions.find_one(by_key(session_id)).await.map_err(StoreError::from)? else {
+            return Ok(None);
+        };
+        let created_at = from_bson_date(document.created_at);
+        let last_seen_at = from_bson_date(document.last_seen_at);
+        if from_bson_date(document.expires_at) <= now || !self.policy.is_valid(created_at, last_seen_at, now) {
+            return Ok(None);
+        }
+        if self.policy.needs_touch(last_seen_at, now) {
+            self.sessions
+                .update_one(Self::live_filter(session_id, now), self.touch_update(now, Document::new()))
+                .await
+                .map_err(StoreError::from)?;
+        }
+        Ok(Some(document.into_record(*session_id)?))
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        self.sessions.delete_one(by_key(session_id)).await.map_err(StoreError::from)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for MongoSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        let now = to_bson_date(self.clock.now());
+        self.sessions
+            .delete_many(doc! { "expires_at": { "$lte": now } })
+            .await
+            .map_err(StoreError::from)?;
+        Ok(())
+    }
+}
+
+/// Runs [`ExpiredDeletion::delete_expired`] every `period` for as long as the runtime lives.
+///
+/// A failed sweep is logged and retried at the next tick, so a database outage never stops it.
+/// This backs up the TTL index, and replaces it on servers that refuse TTL indexes.
+pub fn spawn_expired_sweeper(store: MongoSessionStore, period: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(err) = store.delete_expired().await {
+                tracing::warn!(%err, "expired-session sweep failed; will retry");
+            }
+        }
+    })
+}

@@ -1,0 +1,39 @@
+//! `/healthz` through the real router, in process.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::{body::Body, http::Request};
+use http_body_util::BodyExt;
+use sessionguard::server::router;
+use tower::ServiceExt;
+
+async fn get_healthz(state: sessionguard::state::AppState) -> (u16, serde_json::Value) {
+    let response = router(state)
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn healthz_is_ok_when_mongodb_answers() {
+    let state = common::app_state(common::fresh_database().await);
+    let (status, body) = get_healthz(state).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, serde_json::json!({ "mongodb": "ok" }));
+}
+
+#[tokio::test]
+async fn healthz_is_503_with_a_reason_when_mongodb_is_gone() {
+    let state = common::app_state(common::unreachable_database(Duration::from_millis(500)).await);
+    let started = Instant::now();
+    let (status, body) = get_healthz(state).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["mongodb"], "unavailable");
+    assert!(body["error"].as_str().unwrap().contains("MONGODB_URI"));
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
