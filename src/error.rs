@@ -2,7 +2,6 @@
 
 use http::StatusCode;
 use leptos::server_fn::{
-    Encodes,
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
@@ -94,7 +93,51 @@ impl FromServerFnError for AppError {
                 response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
             }
         }
-        JsonEncoding::encode(self).unwrap_or_default()
+        self.to_json().into()
+    }
+
+    fn de(data: leptos::server_fn::Bytes) -> Self {
+        match serde_json::from_slice::<ErrorBody>(&data) {
+            Ok(body) => body.error,
+            Err(err) => Self::from_server_fn_error(ServerFnErrorErr::Deserialization(err.to_string())),
+        }
+    }
+}
+
+/// The JSON shape of every error answer: the typed error for programs, and the message for
+/// people, e.g. `{"error":"NotSignedIn","message":"Your session ended. Please sign in again."}`.
+#[derive(Serialize, Deserialize)]
+struct ErrorBody {
+    error: AppError,
+    message: String,
+}
+
+impl AppError {
+    /// The error as the JSON body of an answer.
+    pub fn to_json(&self) -> Vec<u8> {
+        let body = ErrorBody { error: self.clone(), message: self.to_string() };
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::store::StoreError> for AppError {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match err {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(%err, "database unavailable");
+                Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+            }
+            StoreError::NotConfirmed => {
+                tracing::error!(%err, "database did not confirm a deletion");
+                Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+            }
+            StoreError::Encode(_) | StoreError::Decode(_) | StoreError::Database(_) => {
+                tracing::error!(%err, "database error");
+                Self::Internal
+            }
+        }
     }
 }
 
@@ -111,5 +154,13 @@ mod tests {
     #[test]
     fn messages_are_actionable() {
         assert_eq!(AppError::Throttled { retry_after_secs: 30 }.to_string(), "Too many failed sign-in attempts. Try again in 30 seconds.");
+    }
+
+    #[test]
+    fn the_json_body_carries_the_message_and_round_trips() {
+        let err = AppError::Throttled { retry_after_secs: 30 };
+        let body: serde_json::Value = serde_json::from_slice(&err.to_json()).unwrap();
+        assert_eq!(body["message"], err.to_string());
+        assert_eq!(AppError::de(err.to_json().into()), err);
     }
 }

@@ -8,8 +8,12 @@ pub mod api;
 pub mod app;
 mod components;
 pub mod error;
+pub mod model;
 mod pages;
+pub mod validation;
 
+#[cfg(feature = "ssr")]
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]

@@ -35,6 +35,7 @@ async fn serve() -> Result<(), String> {
 
     let db = database::connect(&config).await.map_err(|e| e.to_string())?;
     ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
+    sessionguard::auth::ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
     let state = AppState::new(leptos_options, config, db, Arc::new(SystemClock));
     spawn_expired_sweeper(state.store.clone(), state.config.sweep_interval);
     let addr = state.config.site_addr;

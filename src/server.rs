@@ -1,6 +1,6 @@
 //! The HTTP router: routes first, then layers, outermost last.
 
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde_json::json;
@@ -8,6 +8,7 @@ use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
 
 use crate::{
     app::{App, shell},
+    auth::guard_api,
     cookie::session_layer,
     database,
     state::AppState,
@@ -18,7 +19,9 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The whole application: pages, server functions under `/api`, static files, `/healthz`.
 ///
-/// Layers, from the inside out: request-body limit, session cookie, tracing.
+/// Layers, from the inside out: the API guard (POST only, same origin, no-store), the
+/// request-body limit, the session cookie, tracing. The guard sits inside the session layer
+/// so a refused request never loads or saves a session.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
@@ -33,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(guard_api))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(session_layer(&state.config, state.store.clone()))
         .layer(TraceLayer::new_for_http())

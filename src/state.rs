@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use leptos::prelude::{LeptosOptions, use_context};
 
 use crate::{
+    auth::{LoginThrottle, SecurityEvents, Users},
     config::Config,
     error::AppError,
     store::{Clock, ExpiryPolicy, MongoSessionStore, SessionRegistry},
@@ -24,10 +25,16 @@ pub struct AppState {
     pub store: MongoSessionStore,
     /// The shared handle that ends and lists sessions.
     pub registry: SessionRegistry,
+    /// The accounts.
+    pub users: Users,
+    /// The security event log.
+    pub events: SecurityEvents,
+    /// The failed-sign-in counters.
+    pub throttle: LoginThrottle,
 }
 
 impl AppState {
-    /// Wires the session store and registry for `db` under `config`'s expiry policy.
+    /// Wires the stores for `db` under `config`'s expiry policy and limits.
     ///
     /// Connects nothing: pass a database from [`crate::database::connect`].
     pub fn new(leptos_options: LeptosOptions, config: Config, db: mongodb::Database, clock: Arc<dyn Clock>) -> Self {
@@ -35,9 +42,12 @@ impl AppState {
         let store = MongoSessionStore::new(&db, policy, clock);
         Self {
             leptos_options,
-            config: Arc::new(config),
             registry: store.registry(),
             store,
+            users: Users::new(&db),
+            events: SecurityEvents::new(&db),
+            throttle: LoginThrottle::new(&db, &config),
+            config: Arc::new(config),
             db,
         }
     }

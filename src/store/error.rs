@@ -58,7 +58,7 @@ impl From<StoreError> for tower_sessions::session_store::Error {
 }
 
 /// Whether `err` is MongoDB's duplicate-key error (E11000).
-pub(crate) fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
+pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
     matches!(
         err.kind.as_ref(),
         ErrorKind::Write(WriteFailure::WriteError(write)) if write.code == 11000

@@ -23,7 +23,7 @@ mod session_store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use document::{IP_KEY, SESSIONS_COLLECTION, USER_AGENT_KEY, USER_ID_KEY};
-pub use error::StoreError;
+pub use error::{StoreError, is_duplicate_key};
 pub use indexes::{IndexReport, ensure_indexes};
 pub use policy::ExpiryPolicy;
 pub use registry::{ActiveSession, SessionRegistry};

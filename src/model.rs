@@ -1,0 +1,96 @@
+//! Data that crosses between server and browser: what server functions answer with.
+//! Plain serializable types; no database or UI types.
+
+use serde::{Deserialize, Serialize};
+
+/// The signed-in user, as `me` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    /// The account's normalized email address.
+    pub email: String,
+}
+
+/// One active session on the security page. Carries a public handle, never a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// The public id to revoke this session with.
+    pub handle: String,
+    /// A readable device summary, like "Firefox on Windows".
+    pub device: String,
+    /// Whether the device is a phone or tablet (for the icon).
+    pub mobile: bool,
+    /// The `User-Agent` recorded at sign-in.
+    pub user_agent: String,
+    /// The client address recorded at sign-in.
+    pub ip: String,
+    /// Sign-in time, milliseconds since the Unix epoch.
+    pub signed_in_ms: i64,
+    /// Last activity, milliseconds since the Unix epoch (to within the touch interval).
+    pub last_active_ms: i64,
+    /// Whether this is the session that asked.
+    pub current: bool,
+}
+
+/// What kind of thing happened to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityEventKind {
+    /// An account was created.
+    Registered,
+    /// A successful sign-in.
+    Login,
+    /// A sign-in with a wrong password.
+    FailedLogin,
+    /// A session logged itself out.
+    Logout,
+    /// A session was ended from another one.
+    Revoke,
+    /// All other sessions were ended.
+    SignOutOthers,
+    /// Every session was ended, the current one included.
+    LogoutEverywhere,
+    /// The password was changed (which ends other sessions).
+    PasswordChange,
+}
+
+impl SecurityEventKind {
+    /// How the security page names this event.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Registered => "Account created",
+            Self::Login => "Signed in",
+            Self::FailedLogin => "Failed sign-in attempt",
+            Self::Logout => "Logged out",
+            Self::Revoke => "Session revoked",
+            Self::SignOutOthers => "Signed out other sessions",
+            Self::LogoutEverywhere => "Logged out everywhere",
+            Self::PasswordChange => "Password changed",
+        }
+    }
+}
+
+/// One entry of the recent security activity list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEventRow {
+    /// What happened.
+    pub kind: SecurityEventKind,
+    /// When, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// The public handle of the session involved, if any.
+    pub session_handle: Option<String>,
+    /// The client address of the request.
+    pub ip: String,
+    /// A readable summary of the requesting device.
+    pub device: String,
+    /// How many sessions were ended, for actions that end several.
+    pub sessions_ended: Option<u64>,
+}
+
+/// The answer to a revoke request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeOutcome {
+    /// Whether a session was ended. `false` for an unknown handle and for another user's.
+    pub ended: bool,
+    /// Whether the ended session was the caller's own, which is now logged out.
+    pub was_current: bool,
+}
