@@ -8,14 +8,11 @@ use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
 
 use crate::{
     app::{App, shell},
-    auth::guard_api,
+    auth::{MAX_BODY_BYTES, guard_api},
     cookie::session_layer,
     database,
     state::AppState,
 };
-
-/// Largest request body accepted; every form and API call fits in a fraction of it.
-const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The whole application: pages, server functions under `/api`, static files, `/healthz`.
 ///

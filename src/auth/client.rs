@@ -70,7 +70,8 @@ mod tests {
         let (summary, mobile) = device_summary(iphone);
         assert!(summary.starts_with("Safari on iPhone"), "{summary}");
         assert!(mobile);
-        assert_eq!(device_summary("curl/8.0"), ("Unknown browser".into(), false));
+        assert_eq!(device_summary("curl/8.0"), ("HTTP Library".into(), false));
+        assert_eq!(device_summary(""), ("Unknown browser".into(), false));
     }
 
     #[test]

@@ -1,16 +1,16 @@
 //! Accounts, passwords, sign-in throttling, security events and the cross-site check.
 //! Server-only; server functions in `api` call into it.
 
+mod api_guard;
 mod client;
 mod events;
-mod origin;
 mod password;
 mod throttle;
 mod users;
 
 pub use client::{ClientInfo, device_summary};
 pub use events::{SECURITY_EVENTS_COLLECTION, SecurityEvents};
-pub use origin::guard_api;
+pub use api_guard::{MAX_BODY_BYTES, guard_api};
 pub use password::{PasswordHashString, hash_password, verify_password};
 pub use throttle::{LOGIN_THROTTLE_COLLECTION, LoginThrottle};
 pub use users::{USERS_COLLECTION, User, Users};

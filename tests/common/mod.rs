@@ -1,6 +1,8 @@
 //! Shared set-up for the integration tests: a fresh database on the test MongoDB server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod http;
+
 use std::{sync::Arc, time::Duration};
 
 use leptos::config::get_configuration;

@@ -1,4 +1,5 @@
-//! The cross-site request check for server functions (OWASP ASVS 4.2.2).
+//! The gate in front of the server functions: POST only, same origin (OWASP ASVS 4.2.2),
+//! bounded bodies, never cached.
 
 use axum::{
     body::Body,
@@ -13,11 +14,16 @@ use crate::error::AppError;
 /// The path prefix under which server functions live.
 const API_PREFIX: &str = "/api/";
 
+/// Largest request body accepted; every form and API call fits in a fraction of it.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
 /// Middleware for `/api/*`: refuses anything but `POST` (405), and refuses a `POST` whose
 /// `Origin` is not this site, or, without `Origin`, whose `Sec-Fetch-Site` is not
 /// `same-origin` or `none` (403). The refusal happens before any server function runs, so a
 /// cross-site request changes nothing. Clients that send neither header (scripts, curl) are
 /// not browsers and cannot carry a victim's cookie cross-site, so they pass.
+///
+/// A body over [`MAX_BODY_BYTES`] is refused with 413, whether or not it declared its length.
 ///
 /// Every API answer is marked `Cache-Control: no-store`: they all describe one user's account.
 pub async fn guard_api(request: Request, next: Next) -> Response {
@@ -30,17 +36,22 @@ pub async fn guard_api(request: Request, next: Next) -> Response {
     if !is_same_origin(&request) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
         let error = AppError::CrossSite;
-        return Response::builder()
-            .status(error.status_code())
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(error.to_json()))
-            .unwrap_or_else(|_| StatusCode::FORBIDDEN.into_response());
+        return json_error(error.status_code(), &error);
     }
-    let mut response = next.run(request).await;
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        let error = AppError::BadInput(format!("The request is larger than {} KiB.", MAX_BODY_BYTES / 1024));
+        return json_error(StatusCode::PAYLOAD_TOO_LARGE, &error);
+    };
+    let mut response = next.run(Request::from_parts(parts, Body::from(body))).await;
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     response
+}
+
+fn json_error(status: StatusCode, error: &AppError) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], error.to_json()).into_response()
 }
 
 fn is_same_origin(request: &Request) -> bool {
