@@ -1,4 +1,8 @@
 //! The sessionguard server: load configuration, connect to MongoDB, serve.
+//!
+//! Usage:
+//! - `sessionguard` serves the application.
+//! - `sessionguard create-user EMAIL` creates an account, reading the password from stdin.
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -19,13 +23,34 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,mongodb=warn")),
         )
         .init();
-    match serve().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] | ["serve"] => serve().await,
+        ["create-user", email] => create_user(email).await,
+        _ => Err(USAGE.to_owned()),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("sessionguard: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+const USAGE: &str = "usage: sessionguard [serve] | sessionguard create-user EMAIL (password on stdin)";
+
+/// Creates an account for operators; the password is the first line of standard input.
+async fn create_user(email: &str) -> Result<(), String> {
+    let config = Config::load().map_err(|e| e.to_string())?;
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password).map_err(|e| format!("reading the password from stdin: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let db = database::connect(&config).await.map_err(|e| e.to_string())?;
+    sessionguard::auth::ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
+    let user = sessionguard::auth::Users::new(&db).create(email, password).await.map_err(|e| e.to_string())?;
+    println!("created user {} (id {})", user.email, user.id);
+    Ok(())
 }
 
 async fn serve() -> Result<(), String> {
