@@ -14,9 +14,21 @@ pub enum AppError {
     /// The request was malformed or a field was invalid (400).
     #[error("{0}")]
     BadInput(String),
-    /// The request needs a signed-in session and has none (401).
-    #[error("Your session ended. Please sign in again.")]
+    /// One form field was invalid (400); `field` is the form field's name.
+    #[error("{message}")]
+    Invalid {
+        /// The name of the offending field, as in the form.
+        field: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The request needs a signed-in session and carries no session cookie (401).
+    #[error("Please sign in to continue.")]
     NotSignedIn,
+    /// The request's session cookie names a session that has ended (401): logged out,
+    /// revoked from another device, or expired.
+    #[error("Your session ended. Please sign in again.")]
+    SessionEnded,
     /// The email and password did not match an account (401). Deliberately says no more.
     #[error("That email and password do not match an account.")]
     WrongCredentials,
@@ -47,11 +59,30 @@ impl AppError {
     pub const SIGN_OUT_UNCONFIRMED: &'static str =
         "We could not confirm you were signed out on the server. Please try again.";
 
+    /// An invalid value in the form field `field`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.to_owned(), message: message.into() }
+    }
+
+    /// The message for the form field `field`, if this error is about it.
+    pub fn field_message(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field: f, message } if f == field => Some(message.clone()),
+            Self::EmailTaken if field == "email" => Some(self.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Whether the error means the user has to sign in (again).
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, Self::NotSignedIn | Self::SessionEnded)
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadInput(_) => StatusCode::BAD_REQUEST,
-            Self::NotSignedIn | Self::WrongCredentials => StatusCode::UNAUTHORIZED,
+            Self::BadInput(_) | Self::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Self::NotSignedIn | Self::SessionEnded | Self::WrongCredentials => StatusCode::UNAUTHORIZED,
             Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailTaken => StatusCode::CONFLICT,
@@ -85,9 +116,13 @@ impl FromServerFnError for AppError {
     }
 
     /// Called by the server for every error answer, so the status is set in this one place.
+    /// A plain HTML form post (no JavaScript) keeps its redirect back to the form, which shows
+    /// the error; everyone else gets the error's status.
     fn ser(&self) -> leptos::server_fn::Bytes {
         #[cfg(feature = "ssr")]
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && !crate::error::is_plain_form_post()
+        {
             response.set_status(self.status_code());
             if let Self::Throttled { retry_after_secs } = self {
                 response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
@@ -118,6 +153,19 @@ impl AppError {
         let body = ErrorBody { error: self.clone(), message: self.to_string() };
         serde_json::to_vec(&body).unwrap_or_default()
     }
+}
+
+/// Whether the current request is a browser form submission without JavaScript, which
+/// expects a redirect rather than a JSON answer.
+#[cfg(feature = "ssr")]
+fn is_plain_form_post() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    })
 }
 
 #[cfg(feature = "ssr")]

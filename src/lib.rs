@@ -9,6 +9,7 @@ pub mod app;
 mod components;
 pub mod error;
 pub mod model;
+pub mod notice;
 mod pages;
 pub mod validation;
 

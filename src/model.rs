@@ -31,6 +31,16 @@ pub struct SessionRow {
     pub current: bool,
 }
 
+/// The signed-in user's sessions, with the server's clock for "2 minutes ago" texts (so the
+/// server-rendered and the hydrated page say exactly the same).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionList {
+    /// The server's time when the list was read, milliseconds since the Unix epoch.
+    pub now_ms: i64,
+    /// The live sessions, most recently active first.
+    pub sessions: Vec<SessionRow>,
+}
+
 /// What kind of thing happened to an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -53,6 +53,19 @@ pub fn validate_password(password: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Where to go after signing in: `next` if it is a path on this site, else the security page.
+/// Refuses anything that could leave the site (`//host`, `/\\host`, `https:`), so the sign-in
+/// page is no open redirect.
+pub fn safe_next(next: Option<&str>) -> &str {
+    const DEFAULT: &str = "/account/security";
+    let Some(next) = next else { return DEFAULT };
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    if local { next } else { DEFAULT }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +82,16 @@ mod tests {
         for bad in ["", "alice", "@example.com", "a@b", "a@@b.com", "a b@example.com", "a@.example.com", "a@example..com"] {
             assert!(validate_email(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/account/security?tab=1")), "/account/security?tab=1");
+        assert_eq!(safe_next(Some("/")), "/");
+        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "/a\nb", "evil"] {
+            assert_eq!(safe_next(Some(bad)), "/account/security", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/account/security");
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl World {
 }
 
 fn handles(answer: &Answer) -> Vec<(String, bool)> {
-    answer.json.as_array().unwrap().iter().map(|r| (r["handle"].as_str().unwrap().to_owned(), r["current"].as_bool().unwrap())).collect()
+    answer.json["sessions"].as_array().unwrap().iter().map(|r| (r["handle"].as_str().unwrap().to_owned(), r["current"].as_bool().unwrap())).collect()
 }
 
 #[tokio::test]
@@ -163,7 +163,10 @@ async fn logout_deletes_the_document_removes_the_cookie_and_kills_the_old_cookie
     replay.cookie = old_cookie;
     let answer = replay.call("list_sessions", &[]).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.json["error"], "SessionEnded");
     assert_eq!(answer.message(), "Your session ended. Please sign in again.");
+    let mut stranger = w.device(FIREFOX);
+    assert_eq!(stranger.call("list_sessions", &[]).await.json["error"], "NotSignedIn", "no cookie: a plain sign-in request");
     assert_eq!(w.all_sessions().await, 0, "the rejected request did not create a session");
     assert_eq!(w.events_of("alice@example.com", "logout").await.len(), 1);
 }
@@ -311,6 +314,7 @@ async fn server_functions_are_post_only_and_bound_their_input() {
     let answer = device.call("register", &[("email", "not-an-email"), ("password", PASSWORD)]).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(answer.message(), "Enter an email address like name@example.com.");
+    assert_eq!(answer.json["error"]["Invalid"]["field"], "email");
     let answer = device.call("register", &[("email", "alice@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
 }

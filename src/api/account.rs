@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::request::{RequestContext, unconfirmed};
 use crate::{error::AppError, model::CurrentUser};
 #[cfg(feature = "ssr")]
-use crate::{auth::verify_password, model::SecurityEventKind, validation};
+use crate::{auth::verify_password, model::SecurityEventKind, notice::Notice, validation};
 
 /// Creates an account and signs it in on this device.
 ///
@@ -69,12 +69,11 @@ pub async fn login(email: String, password: String) -> Result<CurrentUser, AppEr
 pub async fn logout() -> Result<(), AppError> {
     let cx = RequestContext::current().await?;
     match cx.signed_in().await.map_err(|_| AppError::Unavailable(AppError::SIGN_OUT_UNCONFIRMED.into()))? {
-        Some(signed_in) => cx.end_current_session(&signed_in, SecurityEventKind::Logout, None).await,
-        None => {
-            cx.flush().await;
-            Ok(())
-        }
+        Some(signed_in) => cx.end_current_session(&signed_in, SecurityEventKind::Logout, None).await?,
+        None => cx.flush().await,
     }
+    cx.redirect("/login", Notice::SignedOut);
+    Ok(())
 }
 
 /// The signed-in user, or `None` when this request has no live session.
@@ -102,9 +101,9 @@ pub async fn change_password(current: String, new: String) -> Result<u64, AppErr
     let signed_in = cx.require_user().await?;
     let (user, hash) = cx.state.users.find_by_id(&signed_in.user_id).await?.ok_or(AppError::NotSignedIn)?;
     if current.chars().count() > validation::PASSWORD_MAX_CHARS || !verify_password(current, Some(hash)).await {
-        return Err(AppError::BadInput("Your current password is not correct.".into()));
+        return Err(AppError::invalid("current", "Your current password is not correct."));
     }
-    validation::validate_password(&new).map_err(|m| AppError::BadInput(m.into()))?;
+    validation::validate_password(&new).map_err(|m| AppError::invalid("new", m))?;
     let new_hash = crate::auth::hash_password(new).await.map_err(|e| {
         tracing::error!(error = %e, "password hashing failed");
         AppError::Internal
@@ -113,5 +112,6 @@ pub async fn change_password(current: String, new: String) -> Result<u64, AppErr
     let ended = cx.state.registry.end_others(&user.id, &signed_in.session_id).await.map_err(unconfirmed)?;
     let handle = cx.start_session(&user).await?;
     cx.record(&user.id, SecurityEventKind::PasswordChange, handle, Some(ended)).await;
+    cx.redirect("/account/security", Notice::PasswordChanged { count: ended });
     Ok(ended)
 }

@@ -7,6 +7,7 @@ use crate::{
     auth::{ClientInfo, User},
     error::AppError,
     model::SecurityEventKind,
+    notice::Notice,
     state::{AppState, app_state},
     store::{IP_KEY, USER_AGENT_KEY, USER_ID_KEY},
 };
@@ -44,14 +45,24 @@ impl RequestContext {
 
     /// The signed-in user of this request, if the session cookie names a live session.
     pub async fn signed_in(&self) -> Result<Option<SignedIn>, AppError> {
-        let user_id = self.session.get::<String>(USER_ID_KEY).await.map_err(session_error)?;
-        // `id()` is read after `get`, which clears it when the stored session is gone.
-        Ok(user_id.zip(self.session.id()).map(|(user_id, session_id)| SignedIn { session_id, user_id }))
+        Ok(self.session_state().await?.ok())
     }
 
-    /// The signed-in user, or 401.
+    /// The signed-in user, or 401: [`AppError::SessionEnded`] when the request carried a
+    /// cookie for a session that no longer exists, [`AppError::NotSignedIn`] when it carried none.
     pub async fn require_user(&self) -> Result<SignedIn, AppError> {
-        self.signed_in().await?.ok_or(AppError::NotSignedIn)
+        self.session_state().await?
+    }
+
+    async fn session_state(&self) -> Result<Result<SignedIn, AppError>, AppError> {
+        let had_cookie = self.session.id().is_some();
+        let user_id = self.session.get::<String>(USER_ID_KEY).await.map_err(session_error)?;
+        // `id()` is read again after `get`, which clears it when the stored session is gone.
+        Ok(match (user_id, self.session.id()) {
+            (Some(user_id), Some(session_id)) => Ok(SignedIn { session_id, user_id }),
+            _ if had_cookie => Err(AppError::SessionEnded),
+            _ => Err(AppError::NotSignedIn),
+        })
     }
 
     /// Signs `user` in on this request: a new session id (the old one is deleted: fixation
@@ -87,6 +98,13 @@ impl RequestContext {
         if let Err(err) = self.session.flush().await {
             tracing::warn!(%err, "session flush could not delete an already-ended session");
         }
+    }
+
+    /// Sends the browser to `path` with `notice` once the call is answered: a 302 for a form
+    /// posted without JavaScript, a client-side navigation for the hydrated app. Programs that
+    /// ask for JSON get their answer as usual and may ignore the redirect headers.
+    pub fn redirect(&self, path: &str, notice: Notice) {
+        leptos_axum::redirect(&format!("{path}?{}", notice.to_query()));
     }
 
     /// Records a security event for `user_id` from this request's client.

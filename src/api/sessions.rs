@@ -6,10 +6,17 @@ use leptos::prelude::*;
 use super::request::{RequestContext, unconfirmed};
 use crate::{
     error::AppError,
-    model::{RevokeOutcome, SecurityEventRow, SessionRow},
+    model::{RevokeOutcome, SecurityEventRow, SessionList},
 };
 #[cfg(feature = "ssr")]
-use crate::model::SecurityEventKind;
+use crate::{
+    model::{SecurityEventKind, SessionRow},
+    notice::Notice,
+};
+
+/// Where session actions send the browser back to.
+#[cfg(feature = "ssr")]
+const SECURITY_PAGE: &str = "/account/security";
 
 /// How many security events the security page shows.
 #[cfg(feature = "ssr")]
@@ -20,11 +27,11 @@ const RECENT_EVENTS: i64 = 20;
 /// # Errors
 /// 401 when not signed in, 503 when the database is unavailable.
 #[server(endpoint = "list_sessions")]
-pub async fn list_sessions() -> Result<Vec<SessionRow>, AppError> {
+pub async fn list_sessions() -> Result<SessionList, AppError> {
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
     let sessions = cx.state.registry.list_for_user(&signed_in.user_id, Some(&signed_in.session_id)).await?;
-    Ok(sessions
+    let sessions = sessions
         .into_iter()
         .map(|s| {
             let user_agent = s.user_agent.unwrap_or_default();
@@ -40,7 +47,8 @@ pub async fn list_sessions() -> Result<Vec<SessionRow>, AppError> {
                 current: s.is_current,
             }
         })
-        .collect())
+        .collect();
+    Ok(SessionList { now_ms: millis(time::OffsetDateTime::now_utc()), sessions })
 }
 
 #[cfg(feature = "ssr")]
@@ -61,12 +69,14 @@ pub async fn revoke_session(handle: String) -> Result<RevokeOutcome, AppError> {
     let current_handle = cx.state.registry.handle_of(&signed_in.session_id).await?;
     if current_handle.as_deref() == Some(handle.as_str()) {
         cx.end_current_session(&signed_in, SecurityEventKind::Logout, None).await?;
+        cx.redirect("/login", Notice::SignedOut);
         return Ok(RevokeOutcome { ended: true, was_current: true });
     }
     let ended = cx.state.registry.revoke(&signed_in.user_id, &handle).await.map_err(unconfirmed)?;
     if ended {
         cx.record(&signed_in.user_id, SecurityEventKind::Revoke, Some(handle), Some(1)).await;
     }
+    cx.redirect(SECURITY_PAGE, if ended { Notice::Revoked } else { Notice::AlreadyEnded });
     Ok(RevokeOutcome { ended, was_current: false })
 }
 
@@ -81,6 +91,7 @@ pub async fn sign_out_others() -> Result<u64, AppError> {
     let ended = cx.state.registry.end_others(&signed_in.user_id, &signed_in.session_id).await.map_err(unconfirmed)?;
     let handle = cx.state.registry.handle_of(&signed_in.session_id).await.ok().flatten();
     cx.record(&signed_in.user_id, SecurityEventKind::SignOutOthers, handle, Some(ended)).await;
+    cx.redirect(SECURITY_PAGE, Notice::OthersSignedOut { count: ended });
     Ok(ended)
 }
 
@@ -97,6 +108,7 @@ pub async fn logout_everywhere() -> Result<u64, AppError> {
     let ended = cx.state.registry.end_all_for_user(&signed_in.user_id).await.map_err(unconfirmed)?;
     cx.flush().await;
     cx.record(&signed_in.user_id, SecurityEventKind::LogoutEverywhere, handle, Some(ended)).await;
+    cx.redirect("/login", Notice::SignedOutEverywhere { count: ended });
     Ok(ended)
 }
 

@@ -74,12 +74,12 @@ impl Users {
     /// Creates an account after checking the email and password rules.
     ///
     /// # Errors
-    /// [`AppError::BadInput`] naming the rule broken, [`AppError::EmailTaken`] when the email
+    /// [`AppError::Invalid`] naming the field and the rule broken, [`AppError::EmailTaken`] when the email
     /// already has an account, [`AppError::Unavailable`] when MongoDB cannot be reached.
     pub async fn create(&self, email: &str, password: String) -> Result<User, AppError> {
         let email = normalize_email(email);
-        validate_email(&email).map_err(|m| AppError::BadInput(m.into()))?;
-        validate_password(&password).map_err(|m| AppError::BadInput(m.into()))?;
+        validate_email(&email).map_err(|m| AppError::invalid("email", m))?;
+        validate_password(&password).map_err(|m| AppError::invalid("password", m))?;
         let hash = hash_password(password).await.map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");
             AppError::Internal
