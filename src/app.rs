@@ -3,13 +3,14 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
 
 use crate::{
     components::layout::Layout,
-    pages::{home::HomePage, login::LoginPage, not_found::NotFound, security::SecurityPage},
+    pages::{home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage, security::SecurityPage},
 };
 
 /// The document around every server-rendered page, with the hydration scripts.
@@ -21,6 +22,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -32,7 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: layout and routes.
+/// The application: layout and routes. Pages render in `Async` mode: the server waits for
+/// their data and sends finished HTML, so nothing shifts when the page hydrates.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -42,9 +45,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=HomePage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/account/security") view=SecurityPage/>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/security") view=SecurityPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

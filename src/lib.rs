@@ -8,6 +8,7 @@ pub mod api;
 pub mod app;
 mod components;
 pub mod error;
+pub mod format;
 pub mod model;
 pub mod notice;
 mod pages;

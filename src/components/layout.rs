@@ -3,9 +3,34 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// Header, navigation and footer around `children`.
+use crate::{api::account::Logout, components::current_user::provide_current_user};
+
+/// Header, navigation and footer around `children`. Provides the current-user resource.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let user = provide_current_user();
+    let logout = ServerAction::<Logout>::new();
+    let account_links = move || {
+        Suspend::new(async move {
+            match user.0.await {
+                Ok(Some(me)) => view! {
+                    <li><A href="/account/security">"Security"</A></li>
+                    <li class="nav-user" data-testid="signed-in-as">{me.email}</li>
+                    <li>
+                        <ActionForm action=logout>
+                            <button type="submit" class="button button-small button-secondary">"Log out"</button>
+                        </ActionForm>
+                    </li>
+                }
+                .into_any(),
+                _ => view! {
+                    <li><A href="/login">"Sign in"</A></li>
+                    <li><A href="/register" attr:class="button button-small">"Create account"</A></li>
+                }
+                .into_any(),
+            }
+        })
+    };
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
@@ -17,8 +42,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <nav aria-label="Main">
                     <ul class="nav-list">
                         <li><A href="/">"Home"</A></li>
-                        <li><A href="/account/security">"Security"</A></li>
-                        <li><A href="/login" attr:class="button button-small">"Sign in"</A></li>
+                        <Transition>{account_links}</Transition>
                     </ul>
                 </nav>
             </div>

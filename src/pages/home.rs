@@ -1,23 +1,43 @@
-//! `/`: what sessionguard does.
+//! `/`: what sessionguard does, or a greeting when signed in.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::database_status::DatabaseStatusCheck;
+use crate::components::{current_user::use_current_user, database_status::DatabaseStatusCheck};
 
 /// The landing page.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let user = use_current_user();
+    let hero = move || {
+        Suspend::new(async move {
+            match user.0.await {
+                Ok(Some(me)) => view! {
+                    <h1>"Welcome back."</h1>
+                    <p class="lead">"You are signed in as " <strong>{me.email}</strong> ". See where else you are signed in, and end any session you do not recognise."</p>
+                    <A href="/account/security" attr:class="button">"Review your sessions"</A>
+                }
+                .into_any(),
+                _ => view! {
+                    <h1>"Sign-out that is real."</h1>
+                    <p class="lead">
+                        "See every place you are signed in, and end any of them: this device, one other, all others, or all at once. "
+                        "An ended session is removed from the database at once and can never come back."
+                    </p>
+                    <div class="button-row">
+                        <A href="/login" attr:class="button">"Sign in"</A>
+                        <A href="/register" attr:class="button button-secondary">"Create an account"</A>
+                    </div>
+                }
+                .into_any(),
+            }
+        })
+    };
     view! {
         <Title text="Sign-out that is real"/>
         <section class="hero">
-            <h1>"Sign-out that is real."</h1>
-            <p class="lead">
-                "See every place you are signed in, and end any of them: this device, one other, all others, or all at once. "
-                "An ended session is removed from the database at once and can never come back."
-            </p>
-            <A href="/login" attr:class="button">"Sign in"</A>
+            <Transition>{hero}</Transition>
         </section>
         <section class="card-grid" aria-label="What sessionguard guarantees">
             <article class="card">

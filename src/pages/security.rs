@@ -1,16 +1,216 @@
-//! `/account/security`: the sessions of the signed-in user.
+//! `/account/security`: every session of the signed-in user, and the ways to end them.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{
+    components::{A, Redirect},
+    hooks::use_query_map,
+};
+
+use super::{action_error, field_error, page_message};
+use crate::{
+    api::{
+        account::ChangePassword,
+        sessions::{LogoutEverywhere, RevokeSession, SignOutOthers, list_sessions, security_events},
+    },
+    components::{form::TextField, notice_banner::NoticeBanner, session_row::SessionRowView},
+    error::AppError,
+    format::{relative_time, utc_minute},
+    model::{SecurityEventRow, SessionList},
+    notice::Notice,
+};
+
+/// How often an open security page re-checks that its own session is still alive.
+const RECHECK_EVERY: Duration = Duration::from_secs(30);
+
+/// Where a visitor without a live session is sent.
+fn sign_in_path(error: &AppError) -> String {
+    let notice = if matches!(error, AppError::SessionEnded) { format!("{}&", Notice::SessionEnded.to_query()) } else { String::new() };
+    format!("/login?{notice}next=/account/security")
+}
 
 /// The account security page.
 #[component]
 pub fn SecurityPage() -> impl IntoView {
+    let revoke = ServerAction::<RevokeSession>::new();
+    let others = ServerAction::<SignOutOthers>::new();
+    let everywhere = ServerAction::<LogoutEverywhere>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    let recheck = RwSignal::new(0u32);
+    let refetch_key = move || (revoke.version().get(), others.version().get(), change.version().get(), recheck.get());
+    let sessions = Resource::new(refetch_key, |_| list_sessions());
+    let events = Resource::new(refetch_key, |_| security_events());
+
+    let query = use_query_map();
+    let confirming = Memo::new(move |_| query.read().get("confirm").as_deref() == Some("everywhere"));
+    let notice = Memo::new(move |_| {
+        let query = query.read();
+        Notice::from_query(query.get("notice").as_deref(), query.get("count").as_deref())
+    });
+    let message = Signal::derive(move || {
+        let errors = [action_error(&revoke.value()), action_error(&others.value()), action_error(&everywhere.value()), action_error(&change.value())];
+        page_message(&errors, notice.get())
+    });
+
+    // In the browser only: re-check when the tab regains focus and every 30 s, so a session
+    // revoked from another device notices without a click.
+    Effect::new(move |_| {
+        let interval = set_interval_with_handle(move || recheck.update(|n| *n += 1), RECHECK_EVERY).ok();
+        let focus = window_event_listener(leptos::ev::focus, move |_| recheck.update(|n| *n += 1));
+        on_cleanup(move || {
+            if let Some(interval) = interval {
+                interval.clear();
+            }
+            focus.remove();
+        });
+    });
+
+    let session_section = move || {
+        Suspend::new(async move {
+            match sessions.await {
+                Ok(list) => view! { <SessionsCard list revoke others everywhere confirming/> }.into_any(),
+                Err(error) if error.needs_sign_in() => view! { <Redirect path=sign_in_path(&error)/> }.into_any(),
+                Err(error) => view! { <p class="notice notice-error" role="alert">{error.to_string()}</p> }.into_any(),
+            }
+        })
+    };
+    let events_section = move || {
+        Suspend::new(async move {
+            match events.await {
+                Ok(rows) => view! { <EventList rows/> }.into_any(),
+                Err(_) => view! { <p class="muted">"Recent activity is not available right now."</p> }.into_any(),
+            }
+        })
+    };
+    let change_pending = change.pending();
+
     view! {
         <Title text="Security"/>
-        <section class="card">
-            <h1>"Where you are signed in"</h1>
-            <p>"Your sessions will be listed here once sign-in is available."</p>
+        <h1>"Where you are signed in"</h1>
+        <NoticeBanner message/>
+        <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading your sessions…"</p></section> }>
+            {session_section}
+        </Transition>
+        <section class="card" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Change password"</h2>
+            <p class="muted">"Changing your password signs out all your other sessions. This device stays signed in."</p>
+            <ActionForm action=change attr:class="form">
+                <TextField
+                    label="Current password"
+                    name="current"
+                    input_type="password"
+                    autocomplete="current-password"
+                    error=field_error(change.value(), "current")
+                />
+                <TextField
+                    label="New password"
+                    name="new"
+                    input_type="password"
+                    autocomplete="new-password"
+                    hint="8 to 128 characters."
+                    error=field_error(change.value(), "new")
+                />
+                <div class="button-row">
+                    <button type="submit" class="button" disabled=move || change_pending.get()>
+                        {move || if change_pending.get() { "Changing…" } else { "Change password" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </section>
+        <section class="card" aria-labelledby="activity-heading">
+            <h2 id="activity-heading">"Recent security activity"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>{events_section}</Transition>
         </section>
     }
+}
+
+/// The session list and the bulk actions, which need to know how many sessions there are.
+#[component]
+fn SessionsCard(
+    list: SessionList,
+    revoke: ServerAction<RevokeSession>,
+    others: ServerAction<SignOutOthers>,
+    everywhere: ServerAction<LogoutEverywhere>,
+    confirming: Memo<bool>,
+) -> impl IntoView {
+    let now_ms = list.now_ms;
+    let other_count = list.sessions.iter().filter(|s| !s.current).count();
+    let summary = match list.sessions.len() {
+        1 => "You are signed in on this device only.".to_owned(),
+        n => format!("You are signed in on {n} devices or browsers."),
+    };
+    let rows = list.sessions.into_iter().map(|row| view! { <SessionRowView row now_ms revoke/> }).collect_view();
+    let others_pending = others.pending();
+    let everywhere_pending = everywhere.pending();
+    view! {
+        <section class="card" aria-labelledby="sessions-heading">
+            <div class="section-header">
+                <h2 id="sessions-heading">"Active sessions"</h2>
+                <p class="muted" data-testid="session-summary">{summary}</p>
+            </div>
+            <ul class="session-list">{rows}</ul>
+        </section>
+        <section class="card" aria-labelledby="end-heading">
+            <h2 id="end-heading">"End sessions"</h2>
+            <div class="button-row">
+                <ActionForm action=others>
+                    <button
+                        type="submit"
+                        class="button button-secondary"
+                        disabled=move || other_count == 0 || others_pending.get()
+                        aria-describedby=(other_count == 0).then_some("no-other-sessions")
+                    >
+                        "Sign out all other sessions"
+                    </button>
+                </ActionForm>
+                <A href="/account/security?confirm=everywhere" attr:class="button button-danger">"Log out everywhere…"</A>
+            </div>
+            {(other_count == 0).then(|| view! { <p class="field-hint" id="no-other-sessions">"There are no other sessions: this device is the only one signed in."</p> })}
+            <Show when=move || confirming.get()>
+                <div class="confirm-box" role="group" aria-labelledby="confirm-heading">
+                    <h3 id="confirm-heading">"Log out everywhere?"</h3>
+                    <p>"This ends every session of your account, including this one. You will need to sign in again on every device."</p>
+                    <div class="button-row">
+                        <ActionForm action=everywhere>
+                            <button type="submit" class="button button-danger" disabled=move || everywhere_pending.get()>
+                                "Yes, log out everywhere"
+                            </button>
+                        </ActionForm>
+                        <A href="/account/security" attr:class="button button-secondary">"Cancel"</A>
+                    </div>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+/// The recent security events, newest first.
+#[component]
+fn EventList(rows: Vec<SecurityEventRow>) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="muted">"Nothing yet."</p> }.into_any();
+    }
+    let now_ms = rows.first().map(|r| r.at_ms).unwrap_or_default();
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let detail = match row.sessions_ended {
+                Some(n) if n != 1 => format!(" ({n} sessions)"),
+                _ => String::new(),
+            };
+            view! {
+                <li class="event-row">
+                    <span><strong>{row.kind.label()}</strong>{detail}</span>
+                    <span class="muted">
+                        {row.device} " · " {row.ip} " · "
+                        <time title=utc_minute(row.at_ms)>{utc_minute(row.at_ms)}</time>
+                        {(now_ms - row.at_ms > 60_000).then(|| format!(" ({})", relative_time(now_ms, row.at_ms)))}
+                    </span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <ul class="event-list" data-testid="security-events">{items}</ul> }.into_any()
 }

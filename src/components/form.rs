@@ -1,0 +1,67 @@
+//! Form fields with their label, hint and error message side by side.
+
+use leptos::{html, prelude::*};
+
+/// A labelled input whose error (if any) is shown under it, linked by `aria-describedby`, and
+/// which takes focus when an error arrives, so keyboard and screen-reader users land on it.
+/// The `name` must match the server function's argument.
+#[component]
+pub fn TextField(
+    /// The visible label.
+    label: &'static str,
+    /// The form field name, and the base of the element ids.
+    name: &'static str,
+    /// `email`, `password`, …
+    input_type: &'static str,
+    /// The `autocomplete` token, so password managers fill the right field.
+    autocomplete: &'static str,
+    /// A hint shown under the field.
+    #[prop(optional)]
+    hint: Option<&'static str>,
+    /// The error for this field, if any.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let input = NodeRef::<html::Input>::new();
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described_by = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if error.get().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    Effect::new(move |_| {
+        if error.get().is_some() {
+            if let Some(input) = input.get() {
+                let _ = input.focus();
+            }
+        }
+    });
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                node_ref=input
+                id=id
+                name=name
+                type=input_type
+                autocomplete=autocomplete
+                required
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=described_by
+                autofocus=move || error.get().is_some()
+            />
+            {hint.map(|hint| view! { <p class="field-hint" id=hint_id>{hint}</p> })}
+            {move || error.get().map(|message| view! { <p class="field-error" id=error_id.clone()>{message}</p> })}
+        </div>
+    }
+}

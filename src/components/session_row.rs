@@ -1,0 +1,57 @@
+//! One row of the session list.
+
+use leptos::prelude::*;
+
+use crate::{
+    api::sessions::RevokeSession,
+    components::device_icon::DeviceIcon,
+    format::{relative_time, rfc3339, utc_date, utc_minute},
+    model::SessionRow,
+};
+
+/// A session: device, address, sign-in date, last activity, and its button: **Log out** for
+/// this device, **Revoke** for the others. Both post the row's handle to `revoke_session`,
+/// which treats the current handle as a logout.
+#[component]
+pub fn SessionRowView(row: SessionRow, now_ms: i64, revoke: ServerAction<RevokeSession>) -> impl IntoView {
+    let button_label = if row.current { "Log out" } else { "Revoke" };
+    let aria_label = if row.current {
+        "Log out of this device".to_owned()
+    } else {
+        format!("Revoke the session on {}", row.device)
+    };
+    let pending = revoke.pending();
+    view! {
+        <li class="session-row" data-testid="session-row" data-current=row.current.to_string()>
+            <DeviceIcon mobile=row.mobile/>
+            <div>
+                <p class="session-device">
+                    <span title=row.user_agent.clone()>{row.device.clone()}</span>
+                    {row.current.then(|| view! { <span class="badge">"This device"</span> })}
+                </p>
+                <p class="session-meta">
+                    {row.ip.clone()}
+                    " · Signed in "
+                    <time datetime=rfc3339(row.signed_in_ms) title=utc_minute(row.signed_in_ms)>{utc_date(row.signed_in_ms)}</time>
+                    " · Last active "
+                    <time datetime=rfc3339(row.last_active_ms) title=utc_minute(row.last_active_ms)>
+                        {relative_time(now_ms, row.last_active_ms)}
+                    </time>
+                </p>
+            </div>
+            <div class="session-action">
+                <ActionForm action=revoke>
+                    <input type="hidden" name="handle" value=row.handle.clone()/>
+                    <button
+                        type="submit"
+                        class=if row.current { "button button-small button-secondary" } else { "button button-small button-danger" }
+                        aria-label=aria_label
+                        disabled=move || pending.get()
+                    >
+                        {button_label}
+                    </button>
+                </ActionForm>
+            </div>
+        </li>
+    }
+}
