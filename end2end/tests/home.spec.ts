@@ -5,6 +5,7 @@ test("the landing page renders on the server and hydrates", async ({ page }) => 
   await page.goto("/");
   await expect(page.getByRole("heading", { level: 1, name: "Sign-out that is real." })).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await wasmLoaded;
 
   // The button only does something once the WebAssembly has hydrated the page:

@@ -1,0 +1,62 @@
+import { expect, test } from "@playwright/test";
+import { closeDatabase, createAccount, DEVICES, LoginPage, sessionsOf, signedInDevice, uniqueEmail } from "./fixtures";
+
+test.afterAll(closeDatabase);
+
+test("without JavaScript: sign in, revoke, sign out others, log out everywhere, log out", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const a = await signedInDevice(browser, "laptop", email, false);
+  const b = await signedInDevice(browser, "firefox", email, false);
+  const c = await signedInDevice(browser, "phone", email, false);
+  expect(await sessionsOf(email)).toHaveLength(4);
+
+  await a.security.goto();
+  await expect(a.security.rows()).toHaveCount(4);
+  await expect(a.security.currentRows()).toHaveCount(1);
+
+  await a.security.revoke("firefox");
+  await expect(a.page).toHaveURL(/notice=revoked/);
+  await expect(a.security.notice()).toHaveText("Signed out that session.");
+  expect((await sessionsOf(email)).map((s) => s.user_agent)).not.toContain(DEVICES.firefox.userAgent);
+  await b.page.goto("/account/security");
+  await expect(b.page).toHaveURL(/\/login\?notice=ended/);
+  await expect(b.page.getByTestId("notice")).toHaveText("Your session ended. Please sign in again.");
+
+  await a.security.signOutOthers();
+  await expect(a.security.notice()).toHaveText("Signed out 2 other sessions.");
+  expect(await sessionsOf(email)).toHaveLength(1);
+
+  await a.security.logOutEverywhere();
+  await expect(a.page).toHaveURL(/\/login\?notice=everywhere/);
+  expect(await sessionsOf(email)).toHaveLength(0);
+  await c.page.goto("/account/security");
+  await expect(c.page).toHaveURL(/\/login/);
+
+  // Plain logout from the header, and a wrong password, still without JavaScript.
+  const login = new LoginPage(a.page, false);
+  await login.goto();
+  await login.signIn(email, "not the password");
+  await expect(login.notice()).toHaveText("That email and password do not match an account.");
+  await login.signIn(email);
+  await expect(a.page).toHaveURL(/\/account\/security/);
+  await a.page.getByRole("banner").getByRole("button", { name: "Log out" }).click();
+  await expect(a.page).toHaveURL(/\/login\?notice=signed_out/);
+  expect(await sessionsOf(email)).toHaveLength(0);
+  expect((await a.context.cookies()).filter((x) => x.name.includes("sessionguard"))).toEqual([]);
+
+  for (const d of [a, b, c]) await d.context.close();
+});
+
+test("without JavaScript: a field error is shown next to its field", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/register");
+  await page.getByLabel("Email").fill(uniqueEmail());
+  await page.getByLabel("Password").fill("short77");
+  await page.getByRole("button", { name: "Create account" }).click();
+  const password = page.getByLabel("Password");
+  await expect(password).toHaveAttribute("aria-invalid", "true");
+  await expect(page.locator("#field-password-error")).toHaveText("Use at least 8 characters for your password.");
+  await context.close();
+});

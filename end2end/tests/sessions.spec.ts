@@ -1,0 +1,142 @@
+import { expect, test } from "@playwright/test";
+import {
+  closeDatabase,
+  createAccount,
+  DEVICES,
+  LoginPage,
+  newDevice,
+  PASSWORD,
+  SecurityPage,
+  sessionsOf,
+  signedInDevice,
+  uniqueEmail,
+  onSecurityPage,
+} from "./fixtures";
+
+test.afterAll(closeDatabase);
+
+test("register, then sign in again on the same browser", async ({ browser }) => {
+  const email = uniqueEmail();
+  const context = await newDevice(browser, "laptop");
+  const page = await context.newPage();
+  await page.goto("/register");
+  await new LoginPage(page).waitForHydration();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(onSecurityPage);
+  const security = new SecurityPage(page);
+  await expect(security.rows()).toHaveCount(1);
+  await expect(page.getByTestId("signed-in-as")).toHaveText(email);
+  expect(await sessionsOf(email)).toHaveLength(1);
+
+  await page.getByRole("banner").getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL("**/login?notice=signed_out");
+  await expect(page.getByTestId("notice")).toHaveText("You have been signed out.");
+  expect(await sessionsOf(email)).toHaveLength(0);
+  expect((await context.cookies()).filter((c) => c.name.includes("sessionguard"))).toEqual([]);
+
+  const login = new LoginPage(page);
+  await login.signIn(email);
+  await page.waitForURL(onSecurityPage);
+  const sessions = await sessionsOf(email);
+  expect(sessions).toHaveLength(1);
+  expect(sessions[0].user_agent).toBe(DEVICES.laptop.userAgent);
+  await context.close();
+});
+
+test("a wrong password is refused with a message and no session", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const context = await newDevice(browser, "laptop");
+  const page = await context.newPage();
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(email, "not the password");
+  await expect(login.notice()).toHaveText("That email and password do not match an account.");
+  await expect(page).toHaveURL(/\/login/);
+  expect(await sessionsOf(email)).toHaveLength(1); // only the one createAccount made
+  await context.close();
+});
+
+test("three devices: list, revoke one, sign out the others, log out everywhere", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const api = (await sessionsOf(email))[0];
+  const a = await signedInDevice(browser, "laptop", email);
+  const b = await signedInDevice(browser, "firefox", email);
+  const c = await signedInDevice(browser, "phone", email);
+  expect(await sessionsOf(email)).toHaveLength(4);
+
+  await a.security.goto();
+  await expect(a.security.rows()).toHaveCount(4);
+  await expect(a.security.currentRows()).toHaveCount(1);
+  await expect(a.security.currentRows()).toContainText(DEVICES.laptop.label);
+  await expect(a.page.getByText("This device", { exact: true })).toHaveCount(1);
+  await expect(a.security.rows().getByText(DEVICES.firefox.label, { exact: true })).toBeVisible();
+  await expect(a.security.rows().getByText(DEVICES.phone.label, { exact: true })).toBeVisible();
+
+  // Revoke B from A: B's document is gone at once, B's next navigation lands on /login.
+  await a.security.revoke("firefox");
+  await expect(a.security.notice()).toHaveText("Signed out that session.");
+  await expect(a.security.rows()).toHaveCount(3);
+  const afterRevoke = await sessionsOf(email);
+  expect(afterRevoke.map((s) => s.user_agent)).not.toContain(DEVICES.firefox.userAgent);
+  await b.page.goto("/account/security");
+  await b.page.waitForURL(/\/login\?notice=ended/);
+  await expect(b.page.getByTestId("notice")).toHaveText("Your session ended. Please sign in again.");
+
+  // Sign out the others: only A remains.
+  await a.security.signOutOthers();
+  await expect(a.security.notice()).toHaveText("Signed out 2 other sessions.");
+  await expect(a.security.rows()).toHaveCount(1);
+  const afterOthers = await sessionsOf(email);
+  expect(afterOthers).toHaveLength(1);
+  expect(afterOthers[0].user_agent).toBe(DEVICES.laptop.userAgent);
+  expect(afterOthers.map((s) => s._id)).not.toContain(api._id);
+  await expect(a.page.getByRole("button", { name: "Sign out all other sessions" })).toBeDisabled();
+
+  // Sign C in again, then log out everywhere from A.
+  const c2 = await signedInDevice(browser, "phone", email);
+  expect(await sessionsOf(email)).toHaveLength(2);
+  await a.security.goto();
+  await a.security.logOutEverywhere();
+  await a.page.waitForURL(/\/login\?notice=everywhere/);
+  await expect(a.page.getByTestId("notice")).toHaveText("Signed out everywhere: 2 sessions ended, including this one.");
+  expect(await sessionsOf(email)).toHaveLength(0);
+  expect((await a.context.cookies()).filter((x) => x.name.includes("sessionguard"))).toEqual([]);
+  await c2.page.goto("/account/security");
+  await c2.page.waitForURL(/\/login\?notice=ended/);
+
+  for (const d of [a, b, c, c2]) await d.context.close();
+});
+
+test("an open security page notices a revoke when it regains focus", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const a = await signedInDevice(browser, "laptop", email);
+  const b = await signedInDevice(browser, "firefox", email);
+  await new LoginPage(b.page).waitForHydration();
+
+  await a.security.goto();
+  await a.security.revoke("firefox");
+  await expect(a.security.rows()).toHaveCount(2);
+
+  await b.page.evaluate(() => window.dispatchEvent(new Event("focus")));
+  await b.page.waitForURL(/\/login\?notice=ended/);
+  await expect(b.page.getByTestId("notice")).toHaveText("Your session ended. Please sign in again.");
+  await a.context.close();
+  await b.context.close();
+});
+
+test("the sign-in page only follows local next paths", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const context = await newDevice(browser, "laptop");
+  const page = await context.newPage();
+  const login = new LoginPage(page);
+  await login.goto("?next=https://evil.example/");
+  await login.signIn(email);
+  await page.waitForURL(onSecurityPage);
+  await context.close();
+});
