@@ -12,10 +12,13 @@ SECANTUSDB_VERSION="0.7.0b3"
 # Where cargo-leptos finds wasm-bindgen and wasm-opt instead of downloading them.
 export PATH="$ROOT/scripts/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
-# The build environment cargo-leptos uses for debug builds. Tests export the same, so
-# `cargo test` reuses the dependency tree that `cargo leptos build` compiled.
+# cargo-leptos builds debug binaries with LEPTOS_OUTPUT_NAME set and `--cfg erase_components`
+# added to RUSTFLAGS. `cargo test` must see exactly the same, or it compiles the whole
+# dependency tree a second time; so RUSTFLAGS stays unset for cargo-leptos (it would add the
+# flag twice) and is set for cargo test through cargo_test_env.
 export LEPTOS_OUTPUT_NAME="sessionguard"
-export RUSTFLAGS="--cfg erase_components"
+unset RUSTFLAGS
+cargo_test_env() { RUSTFLAGS="--cfg erase_components" "$@"; }
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
