@@ -169,6 +169,13 @@ fn is_plain_form_post() -> bool {
 }
 
 #[cfg(feature = "ssr")]
+impl From<mongodb::error::Error> for AppError {
+    fn from(err: mongodb::error::Error) -> Self {
+        crate::store::StoreError::from(err).into()
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl From<crate::store::StoreError> for AppError {
     fn from(err: crate::store::StoreError) -> Self {
         use crate::store::StoreError;

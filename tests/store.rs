@@ -106,7 +106,7 @@ async fn create_stores_every_field_with_its_type_and_never_the_token() {
         assert!(d.get_datetime(field).is_ok(), "{field} must be a BSON date, got {:?}", d.get(field));
     }
     let data = d.get_document("data").unwrap();
-    assert_eq!(data.get_document("theme").unwrap().get_bool("dark").unwrap(), true);
+    assert!(data.get_document("theme").unwrap().get_bool("dark").unwrap());
     let expires = d.get_datetime("expires_at").unwrap().timestamp_millis() - d.get_datetime("created_at").unwrap().timestamp_millis();
     assert_eq!(expires, 30 * 60 * 1000, "a fresh session expires after the idle timeout");
 

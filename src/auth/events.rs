@@ -42,10 +42,6 @@ pub struct SecurityEvents {
     events: Collection<EventDocument>,
 }
 
-fn db_error(err: mongodb::error::Error) -> AppError {
-    StoreError::from(err).into()
-}
-
 impl SecurityEvents {
     /// The events in `db`.
     pub fn new(db: &Database) -> Self {
@@ -60,7 +56,7 @@ impl SecurityEvents {
         self.events
             .create_index(IndexModel::builder().keys(doc! { "user_id": 1, "at": -1 }).build())
             .await
-            .map_err(db_error)?;
+            .map_err(AppError::from)?;
         let ttl = IndexOptions::builder().expire_after(RETENTION).build();
         if let Err(err) = self.events.create_index(IndexModel::builder().keys(doc! { "at": 1 }).options(ttl).build()).await {
             let err = StoreError::from(err);
@@ -108,10 +104,10 @@ impl SecurityEvents {
             .sort(doc! { "at": -1 })
             .limit(limit)
             .await
-            .map_err(db_error)?
+            .map_err(AppError::from)?
             .try_collect()
             .await
-            .map_err(db_error)?;
+            .map_err(AppError::from)?;
         Ok(documents
             .into_iter()
             .map(|d| SecurityEventRow {

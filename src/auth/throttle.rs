@@ -25,10 +25,6 @@ pub struct LoginThrottle {
     window: Duration,
 }
 
-fn db_error(err: mongodb::error::Error) -> AppError {
-    StoreError::from(err).into()
-}
-
 fn account_key(email: &str) -> String {
     format!("account:{email}")
 }
@@ -79,10 +75,10 @@ impl LoginThrottle {
             .counters
             .find(doc! { "_id": { "$in": [account_key(email), ip_key(ip)] } })
             .await
-            .map_err(db_error)?
+            .map_err(AppError::from)?
             .try_collect()
             .await
-            .map_err(db_error)?;
+            .map_err(AppError::from)?;
         let mut retry_after_ms = 0i64;
         for counter in counters {
             let Ok(expires_at) = counter.get_datetime("expires_at") else { continue };
@@ -118,7 +114,7 @@ impl LoginThrottle {
                 .update_one(doc! { "_id": key }, update.clone())
                 .upsert(true)
                 .await
-                .map_err(db_error)?;
+                .map_err(AppError::from)?;
         }
         Ok(())
     }
@@ -128,7 +124,7 @@ impl LoginThrottle {
     /// # Errors
     /// [`AppError::Unavailable`] when MongoDB cannot be reached.
     pub async fn clear_account(&self, email: &str) -> Result<(), AppError> {
-        self.counters.delete_one(doc! { "_id": account_key(email) }).await.map_err(db_error)?;
+        self.counters.delete_one(doc! { "_id": account_key(email) }).await.map_err(AppError::from)?;
         Ok(())
     }
 }

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use super::password::{PasswordHashString, hash_password};
 use crate::{
     error::AppError,
-    store::StoreError,
     validation::{normalize_email, validate_email, validate_password},
 };
 
@@ -48,10 +47,6 @@ pub struct Users {
     users: Collection<UserDocument>,
 }
 
-fn db_error(err: mongodb::error::Error) -> AppError {
-    StoreError::from(err).into()
-}
-
 impl Users {
     /// The accounts in `db`.
     pub fn new(db: &Database) -> Self {
@@ -67,7 +62,7 @@ impl Users {
         self.users
             .create_index(IndexModel::builder().keys(doc! { "email": 1 }).options(unique).build())
             .await
-            .map_err(db_error)?;
+            .map_err(AppError::from)?;
         Ok(())
     }
 
@@ -95,7 +90,7 @@ impl Users {
         match self.users.insert_one(&document).await {
             Ok(_) => Ok(User::from(&document)),
             Err(err) if crate::store::is_duplicate_key(&err) => Err(AppError::EmailTaken),
-            Err(err) => Err(db_error(err)),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -108,7 +103,7 @@ impl Users {
             .users
             .find_one(doc! { "email": normalize_email(email) })
             .await
-            .map_err(db_error)?;
+            .map_err(AppError::from)?;
         Ok(found.map(|d| (User::from(&d), PasswordHashString::from_stored(d.password_hash))))
     }
 
@@ -120,7 +115,7 @@ impl Users {
         let Ok(id) = ObjectId::parse_str(id) else {
             return Ok(None);
         };
-        let found = self.users.find_one(doc! { "_id": id }).await.map_err(db_error)?;
+        let found = self.users.find_one(doc! { "_id": id }).await.map_err(AppError::from)?;
         Ok(found.map(|d| (User::from(&d), PasswordHashString::from_stored(d.password_hash))))
     }
 
@@ -136,7 +131,7 @@ impl Users {
                 doc! { "$set": { "password_hash": hash.as_str(), "password_changed_at": DateTime::now() } },
             )
             .await
-            .map_err(db_error)?;
+            .map_err(AppError::from)?;
         Ok(())
     }
 }

@@ -40,10 +40,10 @@ pub fn TextField(
         }
     };
     Effect::new(move |_| {
-        if error.get().is_some() {
-            if let Some(input) = input.get() {
-                let _ = input.focus();
-            }
+        if error.get().is_some()
+            && let Some(input) = input.get()
+        {
+            let _ = input.focus();
         }
     });
     view! {
