@@ -327,6 +327,8 @@ async fn malformed_and_forged_cookies_are_just_signed_out() {
         device.cookie = Some(forged.to_owned());
         let answer = device.call("list_sessions", &[]).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{forged}");
+        let expected = if forged == "sessionguard=" { "NotSignedIn" } else { "SessionEnded" };
+        assert_eq!(answer.json["error"], expected, "{forged}");
     }
     assert_eq!(w.sessions_of("alice@example.com").await.len(), 1);
 }

@@ -5,6 +5,7 @@ use tower_sessions::{Session, session::Id};
 
 use crate::{
     auth::{ClientInfo, User},
+    cookie::cookie_name,
     error::AppError,
     model::SecurityEventKind,
     notice::Notice,
@@ -17,6 +18,9 @@ pub struct RequestContext {
     pub state: AppState,
     pub session: Session,
     pub client: ClientInfo,
+    /// Whether the request carried a session cookie at all, read from the header because the
+    /// session forgets its id once it finds the stored session gone.
+    had_cookie: bool,
 }
 
 /// A signed-in session: its token and its user.
@@ -40,7 +44,8 @@ impl RequestContext {
         })?;
         let parts = leptos::prelude::use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
         let client = ClientInfo::from_request(&parts, state.config.trust_proxy);
-        Ok(Self { state, session, client })
+        let had_cookie = has_cookie(&parts.headers, cookie_name(&state.config));
+        Ok(Self { state, session, client, had_cookie })
     }
 
     /// The signed-in user of this request, if the session cookie names a live session.
@@ -55,12 +60,11 @@ impl RequestContext {
     }
 
     async fn session_state(&self) -> Result<Result<SignedIn, AppError>, AppError> {
-        let had_cookie = self.session.id().is_some();
         let user_id = self.session.get::<String>(USER_ID_KEY).await.map_err(session_error)?;
-        // `id()` is read again after `get`, which clears it when the stored session is gone.
+        // `id()` is read after `get`, which clears it when the stored session is gone.
         Ok(match (user_id, self.session.id()) {
             (Some(user_id), Some(session_id)) => Ok(SignedIn { session_id, user_id }),
-            _ if had_cookie => Err(AppError::SessionEnded),
+            _ if self.had_cookie => Err(AppError::SessionEnded),
             _ => Err(AppError::NotSignedIn),
         })
     }
@@ -111,6 +115,17 @@ impl RequestContext {
     pub async fn record(&self, user_id: &str, kind: SecurityEventKind, handle: Option<String>, ended: Option<u64>) {
         self.state.events.record(user_id, kind, &self.client, handle, ended).await;
     }
+}
+
+/// Whether the `Cookie` header holds a non-empty cookie called `name`.
+fn has_cookie(headers: &http::HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(key, value)| key == name && !value.is_empty())
 }
 
 /// Any failure while ending sessions: the user must not be told they were signed out.
