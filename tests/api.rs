@@ -381,3 +381,30 @@ async fn requests_in_flight_during_logout_cannot_bring_the_session_back() {
     assert!(w.sessions_of("alice@example.com").await.is_empty());
     assert_eq!(w.all_sessions().await, 0);
 }
+
+#[tokio::test]
+async fn a_secure_deployment_sets_a_host_prefixed_secure_cookie() {
+    let db = common::fresh_database().await;
+    sessionguard::auth::ensure_indexes(&db).await.unwrap();
+    let mut config = common::test_config(&db);
+    config.cookie_secure = true;
+    let app = router(common::app_state_with_clock(db, config, Arc::new(SystemClock)));
+    let mut device = Device::new(app, FIREFOX);
+    let answer = device.call("register", &[("email", "alice@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let cookie = answer.set_cookies().into_iter().find(|c| c.starts_with("__Host-sessionguard=")).expect("a __Host- cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} missing from {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "__Host- cookies carry no Domain: {cookie}");
+}
+
+#[tokio::test]
+async fn the_development_cookie_is_http_only_and_same_site() {
+    let w = World::new().await;
+    let mut device = w.device(FIREFOX);
+    let answer = device.call("register", &[("email", "alice@example.com"), ("password", PASSWORD)]).await;
+    let cookie = answer.set_cookies().into_iter().find(|c| c.starts_with("sessionguard=")).unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP in development: {cookie}");
+}

@@ -27,3 +27,9 @@ test("an unknown path shows the not-found page with status 404", async ({ page }
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
 });
+
+test("a signed-out visit to the security page is sent to sign in", async ({ page }) => {
+  await page.goto("/account/security");
+  await expect(page).toHaveURL(/\/login\?next=\/account\/security$/);
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+});
