@@ -65,3 +65,21 @@ pub fn TextField(
         </div>
     }
 }
+
+/// A form's submit button: disabled, with its pending label, while the action runs.
+#[component]
+pub fn SubmitButton(
+    /// Whether the form's action is running.
+    #[prop(into)]
+    pending: Signal<bool>,
+    /// The label when idle.
+    label: &'static str,
+    /// The label while the action runs, e.g. "Signing in…".
+    pending_label: &'static str,
+) -> impl IntoView {
+    view! {
+        <button type="submit" class="button" disabled=move || pending.get()>
+            {move || if pending.get() { pending_label } else { label }}
+        </button>
+    }
+}

@@ -2,16 +2,15 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::{A, Redirect},
-    hooks::{use_navigate, use_query_map},
-};
+use leptos_router::{components::A, hooks::use_query_map};
 
-use super::{action_error, field_error, page_message};
+use super::{action_error, field_error, leave_when_signed_in, page_message, query_notice};
 use crate::{
     api::account::Login,
-    components::{current_user::use_current_user, form::TextField, notice_banner::NoticeBanner},
-    notice::Notice,
+    components::{
+        form::{SubmitButton, TextField},
+        notice_banner::NoticeBanner,
+    },
     validation::safe_next,
 };
 
@@ -20,29 +19,13 @@ use crate::{
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
-    let next = Memo::new(move |_| safe_next(query.read().get("next").as_deref()).to_owned());
-    let notice = Memo::new(move |_| {
-        let query = query.read();
-        Notice::from_query(query.get("notice").as_deref(), query.get("count").as_deref())
-    });
+    let next = Signal::derive(move || safe_next(query.read().get("next").as_deref()).to_owned());
+    let notice = query_notice();
     let message = Signal::derive(move || page_message(&[action_error(&login.value())], notice.get()));
-
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if matches!(login.value().get(), Some(Ok(_))) {
-            navigate(&next.get_untracked(), Default::default());
-        }
-    });
-    // Already signed in (or just signed in by a form posted without JavaScript): move on.
-    let user = use_current_user();
-    let redirect_when_signed_in = move || {
-        Suspend::new(async move { matches!(user.0.await, Ok(Some(_))).then(|| view! { <Redirect path=next.get_untracked()/> }) })
-    };
-    let pending = login.pending();
 
     view! {
         <Title text="Sign in"/>
-        <Transition>{redirect_when_signed_in}</Transition>
+        {leave_when_signed_in(login.value(), next)}
         <section class="card narrow">
             <h1>"Sign in"</h1>
             <NoticeBanner message/>
@@ -55,9 +38,7 @@ pub fn LoginPage() -> impl IntoView {
                     autocomplete="current-password"
                     error=field_error(login.value(), "password")
                 />
-                <button type="submit" class="button" disabled=move || pending.get()>
-                    {move || if pending.get() { "Signing in…" } else { "Sign in" }}
-                </button>
+                <SubmitButton pending=login.pending() label="Sign in" pending_label="Signing in…"/>
             </ActionForm>
             <p class="muted">"No account yet? " <A href="/register">"Create one"</A></p>
         </section>

@@ -7,8 +7,45 @@ pub mod register;
 pub mod security;
 
 use leptos::prelude::*;
+use leptos_router::{
+    components::Redirect,
+    hooks::{use_navigate, use_query_map},
+};
 
-use crate::{components::notice_banner::Tone, error::AppError, notice::Notice};
+use crate::{
+    components::{current_user::use_current_user, notice_banner::Tone},
+    error::AppError,
+    notice::Notice,
+};
+
+/// The notice carried in the page's URL (`?notice=…&count=…`), if any.
+fn query_notice() -> Memo<Option<Notice>> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        let query = query.read();
+        Notice::from_query(query.get("notice").as_deref(), query.get("count").as_deref())
+    })
+}
+
+/// Sends the visitor on to `target` once signed in: right after `action` succeeds in the
+/// browser, and on the server when the page is rendered for someone already signed in (which
+/// is where a form posted without JavaScript lands). Returns the view that redirects.
+fn leave_when_signed_in<T: 'static>(
+    action: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    target: Signal<String>,
+) -> impl IntoView {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if matches!(action.get(), Some(Ok(_))) {
+            navigate(&target.get_untracked(), Default::default());
+        }
+    });
+    let user = use_current_user();
+    let redirect = move || {
+        Suspend::new(async move { matches!(user.0.await, Ok(Some(_))).then(|| view! { <Redirect path=target.get_untracked()/> }) })
+    };
+    view! { <Transition>{redirect}</Transition> }
+}
 
 /// The message for a page's live region: the latest failed action's error (unless it belongs
 /// to a field, which shows it itself), else the notice carried in the URL.

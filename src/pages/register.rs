@@ -2,15 +2,15 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::{A, Redirect},
-    hooks::use_navigate,
-};
+use leptos_router::components::A;
 
-use super::{action_error, field_error, page_message};
+use super::{action_error, field_error, leave_when_signed_in, page_message};
 use crate::{
     api::account::Register,
-    components::{current_user::use_current_user, form::TextField, notice_banner::NoticeBanner},
+    components::{
+        form::{SubmitButton, TextField},
+        notice_banner::NoticeBanner,
+    },
 };
 
 /// Where a new account lands.
@@ -21,20 +21,10 @@ const AFTER_REGISTER: &str = "/account/security";
 pub fn RegisterPage() -> impl IntoView {
     let register = ServerAction::<Register>::new();
     let message = Signal::derive(move || page_message(&[action_error(&register.value())], None));
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if matches!(register.value().get(), Some(Ok(_))) {
-            navigate(AFTER_REGISTER, Default::default());
-        }
-    });
-    let user = use_current_user();
-    let redirect_when_signed_in =
-        move || Suspend::new(async move { matches!(user.0.await, Ok(Some(_))).then(|| view! { <Redirect path=AFTER_REGISTER/> }) });
-    let pending = register.pending();
 
     view! {
         <Title text="Create an account"/>
-        <Transition>{redirect_when_signed_in}</Transition>
+        {leave_when_signed_in(register.value(), Signal::derive(|| AFTER_REGISTER.to_owned()))}
         <section class="card narrow">
             <h1>"Create an account"</h1>
             <NoticeBanner message/>
@@ -48,9 +38,7 @@ pub fn RegisterPage() -> impl IntoView {
                     hint="8 to 128 characters."
                     error=field_error(register.value(), "password")
                 />
-                <button type="submit" class="button" disabled=move || pending.get()>
-                    {move || if pending.get() { "Creating your account…" } else { "Create account" }}
-                </button>
+                <SubmitButton pending=register.pending() label="Create account" pending_label="Creating your account…"/>
             </ActionForm>
             <p class="muted">"Already have an account? " <A href="/login">"Sign in"</A></p>
         </section>

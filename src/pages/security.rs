@@ -9,13 +9,17 @@ use leptos_router::{
     hooks::use_query_map,
 };
 
-use super::{action_error, field_error, page_message};
+use super::{action_error, field_error, page_message, query_notice};
 use crate::{
     api::{
         account::ChangePassword,
         sessions::{LogoutEverywhere, RevokeSession, SignOutOthers, list_sessions, security_events},
     },
-    components::{form::TextField, notice_banner::NoticeBanner, session_row::SessionRowView},
+    components::{
+        form::{SubmitButton, TextField},
+        notice_banner::NoticeBanner,
+        session_row::SessionRowView,
+    },
     error::AppError,
     format::{relative_time, utc_minute},
     model::{SecurityEventRow, SessionList},
@@ -45,10 +49,7 @@ pub fn SecurityPage() -> impl IntoView {
 
     let query = use_query_map();
     let confirming = Memo::new(move |_| query.read().get("confirm").as_deref() == Some("everywhere"));
-    let notice = Memo::new(move |_| {
-        let query = query.read();
-        Notice::from_query(query.get("notice").as_deref(), query.get("count").as_deref())
-    });
+    let notice = query_notice();
     let message = Signal::derive(move || {
         let errors = [action_error(&revoke.value()), action_error(&others.value()), action_error(&everywhere.value()), action_error(&change.value())];
         page_message(&errors, notice.get())
@@ -84,7 +85,6 @@ pub fn SecurityPage() -> impl IntoView {
             }
         })
     };
-    let change_pending = change.pending();
 
     view! {
         <Title text="Security"/>
@@ -113,9 +113,7 @@ pub fn SecurityPage() -> impl IntoView {
                     error=field_error(change.value(), "new")
                 />
                 <div class="button-row">
-                    <button type="submit" class="button" disabled=move || change_pending.get()>
-                        {move || if change_pending.get() { "Changing…" } else { "Change password" }}
-                    </button>
+                    <SubmitButton pending=change.pending() label="Change password" pending_label="Changing…"/>
                 </div>
             </ActionForm>
         </section>
