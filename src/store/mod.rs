@@ -12,6 +12,7 @@
 //!
 //! Nothing here depends on the web application: the module needs only a MongoDB
 //! [`Database`](mongodb::Database), an [`ExpiryPolicy`] and a [`Clock`].
+#![deny(missing_docs)]
 
 mod clock;
 mod document;

@@ -1,4 +1,4 @@
-//! `/healthz` through the real router, in process.
+//! The router in process: `/healthz` and page headers.
 
 mod common;
 
@@ -36,4 +36,13 @@ async fn healthz_is_503_with_a_reason_when_mongodb_is_gone() {
     assert_eq!(body["mongodb"], "unavailable");
     assert!(body["error"].as_str().unwrap().contains("MONGODB_URI"));
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn pages_are_never_cached() {
+    let state = common::app_state(common::fresh_database().await);
+    let app = router(state);
+    let page = app.clone().oneshot(Request::get("/login").header("accept", "text/html").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store", "a cached page would outlive logout");
 }
