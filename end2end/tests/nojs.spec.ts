@@ -44,6 +44,9 @@ test("without JavaScript: sign in, revoke, sign out others, log out everywhere, 
   await expect(a.page).toHaveURL(/\/login\?notice=signed_out/);
   expect(await sessionsOf(email)).toHaveLength(0);
   expect((await a.context.cookies()).filter((x) => x.name.includes("sessionguard"))).toEqual([]);
+  await a.page.goBack();
+  await expect(a.page).toHaveURL(/\/login/);
+  await expect(a.page.getByText(email)).toHaveCount(0);
 
   for (const d of [a, b, c]) await d.context.close();
 });

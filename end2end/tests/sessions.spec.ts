@@ -36,6 +36,11 @@ test("register, then sign in again on the same browser", async ({ browser }) => 
   expect(await sessionsOf(email)).toHaveLength(0);
   expect((await context.cookies()).filter((c) => c.name.includes("sessionguard"))).toEqual([]);
 
+  // Back does not bring the account page back.
+  await page.goBack();
+  await page.waitForURL(/\/login/);
+  await expect(page.getByText(email)).toHaveCount(0);
+
   const login = new LoginPage(page);
   await login.signIn(email);
   await page.waitForURL(onSecurityPage);
