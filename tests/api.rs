@@ -408,3 +408,17 @@ async fn the_development_cookie_is_http_only_and_same_site() {
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain HTTP in development: {cookie}");
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled() {
+    let w = World::new().await;
+    let mut a = w.registered("alice@example.com").await;
+    for _ in 0..5 {
+        let answer = a.call("change_password", &[("current", "a wrong guess"), ("new", "a brand new password")]).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    }
+    let answer = a.call("change_password", &[("current", PASSWORD), ("new", "a brand new password")]).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    let user = w.db.collection::<Document>("users").find_one(doc! { "email": "alice@example.com" }).await.unwrap().unwrap();
+    assert_eq!(user.get_datetime("password_changed_at").unwrap(), user.get_datetime("created_at").unwrap(), "the password did not change");
+}

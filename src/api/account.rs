@@ -92,15 +92,21 @@ pub async fn me() -> Result<Option<CurrentUser>, AppError> {
 /// user (ASVS 3.3.3) and moves this device to a new session id. Returns how many other
 /// sessions were ended.
 ///
+/// Wrong current passwords count towards the sign-in throttle of the account.
+///
 /// # Errors
 /// 401 when not signed in, 400 when the current password is wrong or the new one breaks a
-/// rule, 503 when the database is unavailable or cannot confirm the other sessions ended.
+/// rule, 429 after too many wrong current passwords, 503 when the database is unavailable or
+/// cannot confirm the other sessions ended.
 #[server(endpoint = "change_password")]
 pub async fn change_password(current: String, new: String) -> Result<u64, AppError> {
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
     let (user, hash) = cx.state.users.find_by_id(&signed_in.user_id).await?.ok_or(AppError::NotSignedIn)?;
+    // Wrong current passwords count like failed sign-ins, so a stolen session cannot guess it.
+    cx.state.throttle.check(&user.email, &cx.client.ip).await?;
     if current.chars().count() > validation::PASSWORD_MAX_CHARS || !verify_password(current, Some(hash)).await {
+        cx.state.throttle.record_failure(&user.email, &cx.client.ip).await?;
         return Err(AppError::invalid("current", "Your current password is not correct."));
     }
     validation::validate_password(&new).map_err(|m| AppError::invalid("new", m))?;
