@@ -11,7 +11,12 @@ use mongodb::{
     Client,
     bson::{Document, doc},
 };
-use sessionguard::store::{ExpiryPolicy, MongoSessionStore, SESSIONS_COLLECTION, SystemClock, USER_ID_KEY, ensure_indexes};
+use sessionguard::{
+    clock::SystemClock,
+    config::Config,
+    db::{self, ensure_indexes},
+    store::{ExpiryPolicy, MongoSessionStore, USER_ID_KEY},
+};
 use tower_sessions::{
     SessionStore,
     session::{Id, Record},
@@ -29,9 +34,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let uri = std::env::var("MONGODB_URI").map_err(|_| "set MONGODB_URI (bench/store does)")?;
     let db = Client::with_uri_str(&uri).await?.database(&format!("sessionguard_bench_{}", std::process::id()));
     ensure_indexes(&db).await?;
-    let store = MongoSessionStore::new(&db, ExpiryPolicy::default(), Arc::new(SystemClock));
+    let config = Config::default();
+    let policy = ExpiryPolicy::new(config.idle_timeout, config.absolute_timeout, config.touch_interval);
+    let store = MongoSessionStore::new(&db, policy, Arc::new(SystemClock));
     let registry = store.registry();
-    let raw = db.collection::<Document>(SESSIONS_COLLECTION);
+    let raw = db.collection::<Document>(db::SESSIONS);
 
     let mut record = Record {
         id: Id::default(),

@@ -9,7 +9,7 @@ use leptos_router::{
 };
 
 use crate::{
-    components::layout::Layout,
+    layout::Layout,
     pages::{home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage, security::SecurityPage},
 };
 
@@ -34,7 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: layout and routes. Pages render in `Async` mode: the server waits for
+/// The application: layout and the one route table, whose paths are those of
+/// [`routes`](crate::routes) (checked by a test, because `path!` takes only literals). Pages render in `Async` mode: the server waits for
 /// their data and sends finished HTML, so nothing shifts when the page hydrates.
 #[component]
 pub fn App() -> impl IntoView {
@@ -52,5 +53,20 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </Layout>
         </Router>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::App;
+    use crate::routes;
+
+    #[tokio::test]
+    async fn the_route_table_serves_every_path_constant_and_no_other() {
+        let mut served: Vec<String> = leptos_axum::generate_route_list(App).iter().map(|r| r.path().to_owned()).collect();
+        served.sort();
+        let mut expected: Vec<String> = routes::ALL.iter().map(|p| (*p).to_owned()).collect();
+        expected.sort();
+        assert_eq!(served, expected);
     }
 }

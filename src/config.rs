@@ -38,6 +38,30 @@ pub struct Config {
     pub throttle_window: Duration,
 }
 
+impl Default for Config {
+    /// The defaults, here and nowhere else: what runs when neither `Leptos.toml` nor the
+    /// environment says otherwise. 30 minutes idle, 12 hours absolute, a touch at most once a
+    /// minute, a sweep every 5 minutes, and 5 failed sign-ins per account or 20 per address
+    /// within 15 minutes. The cookie is plain unless `LEPTOS_ENV=PROD` or `COOKIE_SECURE` say otherwise.
+    fn default() -> Self {
+        Self {
+            site_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            trust_proxy: false,
+            mongodb_uri: "mongodb://127.0.0.1:27017".into(),
+            mongodb_db: "sessionguard".into(),
+            server_selection_timeout: Duration::from_millis(2000),
+            cookie_secure: false,
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            touch_interval: Duration::from_secs(60),
+            sweep_interval: Duration::from_secs(300),
+            max_failures_per_account: 5,
+            max_failures_per_ip: 20,
+            throttle_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
 /// Why the configuration could not be loaded. Each message names the file or variable to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -154,33 +178,33 @@ impl Config {
         };
         let env = Env(&env);
         let production = env.get("LEPTOS_ENV").is_some_and(|v| v.eq_ignore_ascii_case("PROD"));
-        let secs = Duration::from_secs;
+        let default = Self::default();
+        let secs = |name: &'static str, from_file: Option<u64>, default: Duration| -> Result<Duration, ConfigError> {
+            Ok(env.parse(name, "seconds")?.or(from_file).map_or(default, Duration::from_secs))
+        };
         let config = Self {
-            site_addr: env.parse("SITE_ADDR", "an address like 127.0.0.1:3000")?
-                .or(file.server.site_addr)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
-            trust_proxy: env.parse("TRUST_PROXY", "true or false")?.or(file.server.trust_proxy).unwrap_or(false),
-            mongodb_uri: env.get("MONGODB_URI").or(file.mongodb.uri).unwrap_or_else(|| "mongodb://127.0.0.1:27017".into()),
-            mongodb_db: env.get("MONGODB_DB").or(file.mongodb.database).unwrap_or_else(|| "sessionguard".into()),
-            server_selection_timeout: Duration::from_millis(
-                env.parse("MONGODB_TIMEOUT_MS", "milliseconds")?.or(file.mongodb.server_selection_timeout_ms).unwrap_or(2000),
-            ),
-            cookie_secure: env.parse("COOKIE_SECURE", "true or false")?.or(file.session.cookie_secure).unwrap_or(production),
-            idle_timeout: secs(env.parse("IDLE_TIMEOUT_SECS", "seconds")?.or(file.session.idle_timeout_secs).unwrap_or(30 * 60)),
-            absolute_timeout: secs(
-                env.parse("ABSOLUTE_TIMEOUT_SECS", "seconds")?.or(file.session.absolute_timeout_secs).unwrap_or(12 * 3600),
-            ),
-            touch_interval: secs(env.parse("TOUCH_INTERVAL_SECS", "seconds")?.or(file.session.touch_interval_secs).unwrap_or(60)),
-            sweep_interval: secs(env.parse("SWEEP_INTERVAL_SECS", "seconds")?.or(file.session.sweep_interval_secs).unwrap_or(300)),
+            site_addr: env.parse("SITE_ADDR", "an address like 127.0.0.1:3000")?.or(file.server.site_addr).unwrap_or(default.site_addr),
+            trust_proxy: env.parse("TRUST_PROXY", "true or false")?.or(file.server.trust_proxy).unwrap_or(default.trust_proxy),
+            mongodb_uri: env.get("MONGODB_URI").or(file.mongodb.uri).unwrap_or(default.mongodb_uri),
+            mongodb_db: env.get("MONGODB_DB").or(file.mongodb.database).unwrap_or(default.mongodb_db),
+            server_selection_timeout: env
+                .parse("MONGODB_TIMEOUT_MS", "milliseconds")?
+                .or(file.mongodb.server_selection_timeout_ms)
+                .map_or(default.server_selection_timeout, Duration::from_millis),
+            cookie_secure: env.parse("COOKIE_SECURE", "true or false")?.or(file.session.cookie_secure).unwrap_or(default.cookie_secure || production),
+            idle_timeout: secs("IDLE_TIMEOUT_SECS", file.session.idle_timeout_secs, default.idle_timeout)?,
+            absolute_timeout: secs("ABSOLUTE_TIMEOUT_SECS", file.session.absolute_timeout_secs, default.absolute_timeout)?,
+            touch_interval: secs("TOUCH_INTERVAL_SECS", file.session.touch_interval_secs, default.touch_interval)?,
+            sweep_interval: secs("SWEEP_INTERVAL_SECS", file.session.sweep_interval_secs, default.sweep_interval)?,
             max_failures_per_account: env
                 .parse("LOGIN_MAX_FAILURES_PER_ACCOUNT", "a whole number")?
                 .or(file.throttle.max_failures_per_account)
-                .unwrap_or(5),
+                .unwrap_or(default.max_failures_per_account),
             max_failures_per_ip: env
                 .parse("LOGIN_MAX_FAILURES_PER_IP", "a whole number")?
                 .or(file.throttle.max_failures_per_ip)
-                .unwrap_or(20),
-            throttle_window: secs(env.parse("LOGIN_THROTTLE_WINDOW_SECS", "seconds")?.or(file.throttle.window_secs).unwrap_or(900)),
+                .unwrap_or(default.max_failures_per_ip),
+            throttle_window: secs("LOGIN_THROTTLE_WINDOW_SECS", file.throttle.window_secs, default.throttle_window)?,
         };
         config.validate()
     }
@@ -231,18 +255,39 @@ mod tests {
     }
 
     #[test]
-    fn defaults_without_file_or_env() {
-        let config = Config::from_sources(None, no_env).unwrap();
-        assert_eq!(config.mongodb_uri, "mongodb://127.0.0.1:27017");
-        assert_eq!(config.idle_timeout, Duration::from_secs(1800));
-        assert!(!config.cookie_secure);
+    fn without_file_or_env_the_defaults_apply() {
+        assert_eq!(Config::from_sources(None, no_env).unwrap(), Config::default());
     }
 
     #[test]
-    fn the_shipped_file_parses() {
+    fn the_shipped_file_parses_and_changes_nothing() {
         let text = include_str!("../Leptos.toml");
         let config = Config::from_sources(Some((Path::new("Leptos.toml"), text)), no_env).unwrap();
-        assert_eq!(config, Config::from_sources(None, no_env).unwrap(), "the file documents the defaults");
+        assert_eq!(config, Config::default(), "Leptos.toml lists the keys; the defaults live in Config::default");
+    }
+
+    #[test]
+    fn the_readme_table_states_the_defaults() {
+        let readme = include_str!("../README.md");
+        let d = Config::default();
+        let rows = [
+            ("MONGODB_URI", d.mongodb_uri.clone()),
+            ("MONGODB_DB", d.mongodb_db.clone()),
+            ("MONGODB_TIMEOUT_MS", d.server_selection_timeout.as_millis().to_string()),
+            ("SITE_ADDR", d.site_addr.to_string()),
+            ("TRUST_PROXY", d.trust_proxy.to_string()),
+            ("IDLE_TIMEOUT_SECS", d.idle_timeout.as_secs().to_string()),
+            ("ABSOLUTE_TIMEOUT_SECS", d.absolute_timeout.as_secs().to_string()),
+            ("TOUCH_INTERVAL_SECS", d.touch_interval.as_secs().to_string()),
+            ("SWEEP_INTERVAL_SECS", d.sweep_interval.as_secs().to_string()),
+            ("LOGIN_MAX_FAILURES_PER_ACCOUNT", d.max_failures_per_account.to_string()),
+            ("LOGIN_MAX_FAILURES_PER_IP", d.max_failures_per_ip.to_string()),
+            ("LOGIN_THROTTLE_WINDOW_SECS", d.throttle_window.as_secs().to_string()),
+        ];
+        for (name, value) in rows {
+            let row = format!("| `{name}` | `{value}` |");
+            assert!(readme.contains(&row), "README.md's configuration table should have the row starting {row}");
+        }
     }
 
     #[test]

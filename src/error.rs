@@ -109,7 +109,7 @@ impl FromServerFnError for AppError {
                 #[cfg(feature = "ssr")]
                 tracing::error!(error = %other, "server function failed");
                 #[cfg(not(feature = "ssr"))]
-                let _ = other;
+                drop(other);
                 Self::Internal
             }
         }
@@ -120,14 +120,7 @@ impl FromServerFnError for AppError {
     /// the error; everyone else gets the error's status.
     fn ser(&self) -> leptos::server_fn::Bytes {
         #[cfg(feature = "ssr")]
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-            && !crate::error::is_plain_form_post()
-        {
-            response.set_status(self.status_code());
-            if let Self::Throttled { retry_after_secs } = self {
-                response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
-            }
-        }
+        ssr::set_response_status(self);
         self.to_json().into()
     }
 
@@ -155,43 +148,64 @@ impl AppError {
     }
 }
 
-/// Whether the current request is a browser form submission without JavaScript, which
-/// expects a redirect rather than a JSON answer.
 #[cfg(feature = "ssr")]
-fn is_plain_form_post() -> bool {
-    leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
-    })
-}
+pub(crate) use ssr::is_plain_form_post;
 
 #[cfg(feature = "ssr")]
-impl From<mongodb::error::Error> for AppError {
-    fn from(err: mongodb::error::Error) -> Self {
-        crate::store::StoreError::from(err).into()
+mod ssr {
+    use http::{HeaderValue, header};
+    use leptos::prelude::use_context;
+    use leptos_axum::ResponseOptions;
+
+    use super::AppError;
+    use crate::{auth::HashingFailed, db::DbError};
+
+    /// Whether the current request is a browser form submission without JavaScript, which
+    /// expects a redirect rather than a JSON answer.
+    pub(crate) fn is_plain_form_post() -> bool {
+        use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
+        })
     }
-}
 
-#[cfg(feature = "ssr")]
-impl From<crate::store::StoreError> for AppError {
-    fn from(err: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        match err {
-            StoreError::Unavailable(_) => {
-                tracing::warn!(%err, "database unavailable");
-                Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+    /// Gives the answer the error's status (and `Retry-After` when throttled), unless it is a
+    /// plain form post, which keeps the redirect back to its form.
+    pub(super) fn set_response_status(error: &AppError) {
+        if let Some(response) = use_context::<ResponseOptions>()
+            && !is_plain_form_post()
+        {
+            response.set_status(error.status_code());
+            if let AppError::Throttled { retry_after_secs } = error {
+                response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
-            StoreError::NotConfirmed => {
-                tracing::error!(%err, "database did not confirm a deletion");
-                Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+        }
+    }
+
+    /// The `api` edge: a database failure becomes 503 when the database is away or could not
+    /// confirm, 500 (detail logged, not shown) otherwise.
+    impl From<DbError> for AppError {
+        fn from(err: DbError) -> Self {
+            match err {
+                DbError::Unavailable(_) => {
+                    tracing::warn!(%err, "database unavailable");
+                    Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+                }
+                DbError::NotConfirmed => {
+                    tracing::error!(%err, "database did not confirm a deletion");
+                    Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+                }
+                DbError::Encode(_) | DbError::Decode(_) | DbError::Refused(_) => {
+                    tracing::error!(%err, "database error");
+                    Self::Internal
+                }
             }
-            StoreError::Encode(_) | StoreError::Decode(_) | StoreError::Database(_) => {
-                tracing::error!(%err, "database error");
-                Self::Internal
-            }
+        }
+    }
+
+    impl From<HashingFailed> for AppError {
+        fn from(err: HashingFailed) -> Self {
+            tracing::error!(%err, "password hashing failed");
+            Self::Internal
         }
     }
 }

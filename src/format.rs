@@ -14,6 +14,18 @@ pub fn relative_time(now_ms: i64, then_ms: i64) -> String {
     }
 }
 
+/// A duration as people say it: "30 minutes", "12 hours", "1 day", "90 seconds". Uses the
+/// largest unit that divides it exactly, so nothing is rounded away.
+pub fn duration_words(secs: u64) -> String {
+    let (n, unit) = match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
+}
+
 /// The instant `ms` (milliseconds since the Unix epoch) as "2026-11-26 05:10 UTC".
 pub fn utc_minute(ms: i64) -> String {
     let (date, hour, minute) = civil(ms);
@@ -62,6 +74,15 @@ mod tests {
         assert_eq!(relative_time(now, now - 3 * 3_600_000), "3 hours ago");
         assert_eq!(relative_time(now, now - 49 * 3_600_000), "2 days ago");
         assert_eq!(relative_time(now, now + 5_000), "just now", "clock skew never reads as the future");
+    }
+
+    #[test]
+    fn durations_read_in_their_largest_exact_unit() {
+        assert_eq!(duration_words(1800), "30 minutes");
+        assert_eq!(duration_words(43_200), "12 hours");
+        assert_eq!(duration_words(3600), "1 hour");
+        assert_eq!(duration_words(90), "90 seconds");
+        assert_eq!(duration_words(172_800), "2 days");
     }
 
     #[test]

@@ -2,26 +2,36 @@
 //!
 //! The crate builds twice: with `ssr` as the axum server binary, and with `hydrate` as the
 //! WebAssembly that brings the server-rendered pages to life in the browser.
+//!
+//! Modules and their one-way imports: `server → app → layout, pages → components,
+//! current_user → api → (ssr) state → auth → store → db`; `error`, `config`, `clock`,
+//! `routes`, `model`, `notice`, `format` and `validation` are leaves anyone may use.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod api;
 pub mod app;
 mod components;
+mod current_user;
 pub mod error;
 pub mod format;
+mod layout;
 pub mod model;
 pub mod notice;
 mod pages;
+pub mod routes;
 pub mod validation;
 
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod cookie;
 #[cfg(feature = "ssr")]
-pub mod database;
+pub mod db;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

@@ -8,11 +8,14 @@ use std::{process::ExitCode, sync::Arc};
 
 use leptos::config::get_configuration;
 use sessionguard::{
+    api::account::create_account,
+    auth::Users,
+    clock::SystemClock,
     config::Config,
-    database,
+    db::{self, ensure_indexes},
     server::router,
     state::AppState,
-    store::{SystemClock, ensure_indexes, spawn_expired_sweeper},
+    store::spawn_expired_sweeper,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -46,9 +49,9 @@ async fn create_user(email: &str) -> Result<(), String> {
     let mut password = String::new();
     std::io::stdin().read_line(&mut password).map_err(|e| format!("reading the password from stdin: {e}"))?;
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
-    let db = database::connect(&config).await.map_err(|e| e.to_string())?;
-    sessionguard::auth::ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
-    let user = sessionguard::auth::Users::new(&db).create(email, password).await.map_err(|e| e.to_string())?;
+    let db = db::connect(&config).await.map_err(|e| e.to_string())?;
+    ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
+    let user = create_account(&Users::new(&db, Arc::new(SystemClock)), email, password).await.map_err(|e| e.to_string())?;
     println!("created user {} (id {})", user.email, user.id);
     Ok(())
 }
@@ -58,9 +61,8 @@ async fn serve() -> Result<(), String> {
     let mut leptos_options = get_configuration(None).map_err(|e| format!("Leptos settings: {e}"))?.leptos_options;
     leptos_options.site_addr = config.site_addr;
 
-    let db = database::connect(&config).await.map_err(|e| e.to_string())?;
+    let db = db::connect(&config).await.map_err(|e| e.to_string())?;
     ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
-    sessionguard::auth::ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
     let state = AppState::new(leptos_options, config, db, Arc::new(SystemClock));
     spawn_expired_sweeper(state.store.clone(), state.config.sweep_interval);
     let addr = state.config.site_addr;

@@ -96,6 +96,25 @@ pub struct SecurityEventRow {
     pub sessions_ended: Option<u64>,
 }
 
+/// The signed-in user's recent security activity, with the server's clock for "(5 minutes
+/// ago)" texts, measured from now rather than from the newest event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventList {
+    /// The server's time when the list was read, milliseconds since the Unix epoch.
+    pub now_ms: i64,
+    /// The most recent events, newest first.
+    pub events: Vec<SecurityEventRow>,
+}
+
+/// The session timeouts the server enforces, for pages that state them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionTimeouts {
+    /// A session unused this long has ended.
+    pub idle_timeout_secs: u64,
+    /// Every session ends this long after sign-in.
+    pub absolute_timeout_secs: u64,
+}
+
 /// The answer to a revoke request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokeOutcome {

@@ -7,9 +7,10 @@ use leptos::prelude::{LeptosOptions, use_context};
 
 use crate::{
     auth::{LoginThrottle, SecurityEvents, Users},
+    clock::Clock,
     config::Config,
     error::AppError,
-    store::{Clock, ExpiryPolicy, MongoSessionStore, SessionRegistry},
+    store::{ExpiryPolicy, MongoSessionStore, SessionRegistry},
 };
 
 /// Everything a request may need, built once at start-up. Cheap to clone.
@@ -31,24 +32,28 @@ pub struct AppState {
     pub events: SecurityEvents,
     /// The failed-sign-in counters.
     pub throttle: LoginThrottle,
+    /// The one source of "now" for everything above.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
     /// Wires the stores for `db` under `config`'s expiry policy and limits.
     ///
-    /// Connects nothing: pass a database from [`crate::database::connect`].
+    /// Connects nothing and creates no index: pass a database from [`crate::db::connect`] on
+    /// which [`crate::db::ensure_indexes`] has run.
     pub fn new(leptos_options: LeptosOptions, config: Config, db: mongodb::Database, clock: Arc<dyn Clock>) -> Self {
         let policy = ExpiryPolicy::new(config.idle_timeout, config.absolute_timeout, config.touch_interval);
-        let store = MongoSessionStore::new(&db, policy, clock);
+        let store = MongoSessionStore::new(&db, policy, clock.clone());
         Self {
             leptos_options,
             registry: store.registry(),
             store,
-            users: Users::new(&db),
-            events: SecurityEvents::new(&db),
-            throttle: LoginThrottle::new(&db, &config),
+            users: Users::new(&db, clock.clone()),
+            events: SecurityEvents::new(&db, clock.clone()),
+            throttle: LoginThrottle::new(&db, &config, clock.clone()),
             config: Arc::new(config),
             db,
+            clock,
         }
     }
 }

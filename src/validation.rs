@@ -38,17 +38,22 @@ pub fn validate_email(email: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The password rule as the forms state it, e.g. "8 to 128 characters.".
+pub fn password_rule() -> String {
+    format!("{PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters.")
+}
+
 /// Checks a new password's length.
 ///
 /// # Errors
 /// A message for the password field.
-pub fn validate_password(password: &str) -> Result<(), &'static str> {
+pub fn validate_password(password: &str) -> Result<(), String> {
     let chars = password.chars().count();
     if chars < PASSWORD_MIN_CHARS {
-        return Err("Use at least 8 characters for your password.");
+        return Err(format!("Use at least {PASSWORD_MIN_CHARS} characters for your password."));
     }
     if chars > PASSWORD_MAX_CHARS {
-        return Err("Use at most 128 characters for your password.");
+        return Err(format!("Use at most {PASSWORD_MAX_CHARS} characters for your password."));
     }
     Ok(())
 }
@@ -57,7 +62,7 @@ pub fn validate_password(password: &str) -> Result<(), &'static str> {
 /// Refuses anything that could leave the site (`//host`, `/\\host`, `https:`), so the sign-in
 /// page is no open redirect.
 pub fn safe_next(next: Option<&str>) -> &str {
-    const DEFAULT: &str = "/account/security";
+    const DEFAULT: &str = crate::routes::SECURITY;
     let Some(next) = next else { return DEFAULT };
     let local = next.starts_with('/')
         && !next.starts_with("//")
@@ -92,6 +97,12 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/account/security", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/account/security");
+    }
+
+    #[test]
+    fn the_stated_rule_is_the_enforced_one() {
+        assert_eq!(password_rule(), "8 to 128 characters.");
+        assert_eq!(validate_password("short").unwrap_err(), "Use at least 8 characters for your password.");
     }
 
     #[test]

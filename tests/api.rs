@@ -8,22 +8,21 @@ use std::{sync::Arc, time::Duration};
 use axum::{Router, body::Body, http::{Request, StatusCode}};
 use common::http::{Answer, Device};
 use futures_util::TryStreamExt;
-use mongodb::{Database, bson::{Document, doc}};
-use sessionguard::{server::router, store::SystemClock};
+use mongodb::bson::{Document, doc};
+use sessionguard::{clock::SystemClock, server::router};
 
 const PASSWORD: &str = "correct horse battery";
 const FIREFOX: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
 
 struct World {
-    db: Database,
+    db: common::TestDatabase,
     app: Router,
 }
 
 impl World {
     async fn new() -> Self {
         let db = common::fresh_database().await;
-        sessionguard::auth::ensure_indexes(&db).await.unwrap();
         let app = router(common::app_state(db.clone()));
         Self { db, app }
     }
@@ -385,10 +384,9 @@ async fn requests_in_flight_during_logout_cannot_bring_the_session_back() {
 #[tokio::test]
 async fn a_secure_deployment_sets_a_host_prefixed_secure_cookie() {
     let db = common::fresh_database().await;
-    sessionguard::auth::ensure_indexes(&db).await.unwrap();
     let mut config = common::test_config(&db);
     config.cookie_secure = true;
-    let app = router(common::app_state_with_clock(db, config, Arc::new(SystemClock)));
+    let app = router(common::app_state_with_clock(db.clone(), config, Arc::new(SystemClock)));
     let mut device = Device::new(app, FIREFOX);
     let answer = device.call("register", &[("email", "alice@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(answer.status, StatusCode::OK);

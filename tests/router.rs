@@ -21,7 +21,8 @@ async fn get_healthz(state: sessionguard::state::AppState) -> (u16, serde_json::
 
 #[tokio::test]
 async fn healthz_is_ok_when_mongodb_answers() {
-    let state = common::app_state(common::fresh_database().await);
+    let db = common::fresh_database().await;
+    let state = common::app_state(db.clone());
     let (status, body) = get_healthz(state).await;
     assert_eq!(status, 200);
     assert_eq!(body, serde_json::json!({ "mongodb": "ok" }));
@@ -40,7 +41,8 @@ async fn healthz_is_503_with_a_reason_when_mongodb_is_gone() {
 
 #[tokio::test]
 async fn pages_are_never_cached() {
-    let state = common::app_state(common::fresh_database().await);
+    let db = common::fresh_database().await;
+    let state = common::app_state(db.clone());
     let app = router(state);
     let page = app.clone().oneshot(Request::get("/login").header("accept", "text/html").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(page.status(), 200);

@@ -7,12 +7,14 @@ use std::{collections::HashMap, sync::Arc, time::Duration as StdDuration};
 
 use futures_util::TryStreamExt;
 use mongodb::{
-    Collection, Database,
+    Collection,
     bson::{Bson, Document, doc},
 };
-use sessionguard::store::{
-    ExpiryPolicy, IP_KEY, MongoSessionStore, ManualClock, SESSIONS_COLLECTION, SessionRegistry, StoreError,
-    USER_AGENT_KEY, USER_ID_KEY,
+use sessionguard::{
+    clock::ManualClock,
+    config::Config,
+    db::{self, DbError},
+    store::{ExpiryPolicy, IP_KEY, MongoSessionStore, SessionRegistry, USER_AGENT_KEY, USER_ID_KEY},
 };
 use time::{Duration, OffsetDateTime};
 use tower_sessions::{
@@ -21,7 +23,7 @@ use tower_sessions::{
 };
 
 struct Fixture {
-    db: Database,
+    db: common::TestDatabase,
     store: MongoSessionStore,
     registry: SessionRegistry,
     clock: ManualClock,
@@ -29,7 +31,7 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
-        Self::with_policy(ExpiryPolicy::default()).await
+        Self::with_policy(default_policy()).await
     }
 
     async fn with_policy(policy: ExpiryPolicy) -> Self {
@@ -40,7 +42,7 @@ impl Fixture {
     }
 
     fn sessions(&self) -> Collection<Document> {
-        self.db.collection(SESSIONS_COLLECTION)
+        self.db.collection(db::SESSIONS)
     }
 
     async fn all_documents(&self) -> Vec<Document> {
@@ -65,6 +67,12 @@ impl Fixture {
     async fn handle_of(&self, record: &Record) -> Option<String> {
         self.registry.handle_of(&record.id).await.unwrap()
     }
+}
+
+/// The policy the server runs with by default.
+fn default_policy() -> ExpiryPolicy {
+    let config = Config::default();
+    ExpiryPolicy::new(config.idle_timeout, config.absolute_timeout, config.touch_interval)
 }
 
 fn record_for(user: Option<&str>, agent: &str) -> Record {
@@ -365,18 +373,18 @@ async fn list_for_user_orders_by_activity_flags_the_current_and_hides_tokens() {
 #[tokio::test]
 async fn a_stopped_database_yields_unavailable_quickly_and_never_panics() {
     let db = common::unreachable_database(StdDuration::from_millis(500)).await;
-    let store = MongoSessionStore::new(&db, ExpiryPolicy::default(), Arc::new(ManualClock::new(OffsetDateTime::now_utc())));
+    let store = MongoSessionStore::new(&db, default_policy(), Arc::new(ManualClock::new(OffsetDateTime::now_utc())));
     let registry = store.registry();
     let id = Id::default();
     let started = std::time::Instant::now();
 
-    let unavailable = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Unavailable(_)));
+    let unavailable = |r: Result<(), DbError>| matches!(r, Err(DbError::Unavailable(_)));
     assert!(unavailable(registry.end(&id).await));
     assert!(unavailable(registry.end_all_for_user("u").await.map(drop)));
     assert!(unavailable(registry.end_others("u", &id).await.map(drop)));
     assert!(unavailable(registry.revoke("u", "h").await.map(drop)));
     assert!(unavailable(registry.list_for_user("u", None).await.map(drop)));
-    assert!(unavailable(sessionguard::store::ensure_indexes(&db).await.map(drop)));
+    assert!(unavailable(db::ensure_indexes(&db).await.map(drop)));
     let mut record = record_for(Some("u"), "x");
     assert!(store.create(&mut record).await.is_err());
     assert!(store.load(&id).await.is_err());

@@ -1,12 +1,15 @@
 //! Server-side helpers shared by the server functions: the request's session, client and
 //! signed-in user, and the ways a session starts and ends.
 
-use tower_sessions::{Session, session::Id};
+use leptos::server_fn::error::ServerFnUrlError;
+use tower_sessions::{Session, cookie::Cookie, session::Id};
 
 use crate::{
     auth::{ClientInfo, User},
+    clock::unix_millis,
     cookie::cookie_name,
-    error::AppError,
+    db::DbError,
+    error::{AppError, is_plain_form_post},
     model::SecurityEventKind,
     notice::Notice,
     state::{AppState, app_state},
@@ -21,6 +24,8 @@ pub struct RequestContext {
     /// Whether the request carried a session cookie at all, read from the header because the
     /// session forgets its id once it finds the stored session gone.
     had_cookie: bool,
+    /// The page a plain form was posted from (`Referer`), for the redirect back on failure.
+    referer: Option<String>,
 }
 
 /// A signed-in session: its token and its user.
@@ -45,7 +50,8 @@ impl RequestContext {
         let parts = leptos::prelude::use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
         let client = ClientInfo::from_request(&parts, state.config.trust_proxy);
         let had_cookie = has_cookie(&parts.headers, cookie_name(&state.config));
-        Ok(Self { state, session, client, had_cookie })
+        let referer = parts.headers.get(http::header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Self { state, session, client, had_cookie, referer })
     }
 
     /// The signed-in user of this request, if the session cookie names a live session.
@@ -111,6 +117,29 @@ impl RequestContext {
         leptos_axum::redirect(&format!("{path}?{}", notice.to_query()));
     }
 
+    /// Keeps what the user typed in `email` when a form posted without JavaScript fails: the
+    /// browser is sent back to the form with `email` in the query (never the password), next to
+    /// the error that Leptos carries there. With JavaScript the input keeps its value anyway.
+    pub fn keep_email_on_failure<T>(&self, server_fn_path: &str, email: &str, result: Result<T, AppError>) -> Result<T, AppError> {
+        if let (Err(error), Some(referer)) = (&result, &self.referer)
+            && is_plain_form_post()
+            && let Ok(mut back) = url::Url::parse(referer)
+        {
+            let kept: Vec<(String, String)> =
+                back.query_pairs().filter(|(key, _)| !matches!(key.as_ref(), "email" | "__path" | "__err")).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            back.query_pairs_mut().clear().extend_pairs(kept).append_pair("email", email);
+            if let Ok(url) = ServerFnUrlError::new(server_fn_path, error.clone()).to_url(back.as_str()) {
+                leptos_axum::redirect(url.as_str());
+            }
+        }
+        result
+    }
+
+    /// The server's time, in milliseconds since the Unix epoch, for answers that show "ago" texts.
+    pub fn now_ms(&self) -> i64 {
+        unix_millis(self.state.clock.now())
+    }
+
     /// Records a security event for `user_id` from this request's client.
     pub async fn record(&self, user_id: &str, kind: SecurityEventKind, handle: Option<String>, ended: Option<u64>) {
         self.state.events.record(user_id, kind, &self.client, handle, ended).await;
@@ -123,13 +152,13 @@ fn has_cookie(headers: &http::HeaderMap, name: &str) -> bool {
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(key, value)| key == name && !value.is_empty())
+        .flat_map(Cookie::split_parse)
+        .flatten()
+        .any(|cookie| cookie.name() == name && !cookie.value().is_empty())
 }
 
 /// Any failure while ending sessions: the user must not be told they were signed out.
-pub fn unconfirmed(err: crate::store::StoreError) -> AppError {
+pub fn unconfirmed(err: DbError) -> AppError {
     tracing::warn!(%err, "could not confirm that sessions ended");
     AppError::Unavailable(AppError::SIGN_OUT_UNCONFIRMED.into())
 }

@@ -1,27 +1,20 @@
 //! The `security_events` collection: what happened to an account, kept for 90 days.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use futures_util::TryStreamExt;
 use mongodb::{
-    Collection, Database, IndexModel,
+    Collection, Database,
     bson::{DateTime, doc},
-    options::IndexOptions,
 };
 use serde::{Deserialize, Serialize};
 
-use super::client::ClientInfo;
+use super::client::{ClientInfo, device_summary};
 use crate::{
-    error::AppError,
+    clock::Clock,
+    db::{self, DbError},
     model::{SecurityEventKind, SecurityEventRow},
-    store::StoreError,
 };
-
-/// The collection that holds security events.
-pub const SECURITY_EVENTS_COLLECTION: &str = "security_events";
-
-/// How long events are kept before the TTL index removes them.
-const RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct EventDocument {
@@ -40,49 +33,23 @@ struct EventDocument {
 #[derive(Debug, Clone)]
 pub struct SecurityEvents {
     events: Collection<EventDocument>,
+    clock: Arc<dyn Clock>,
 }
 
 impl SecurityEvents {
-    /// The events in `db`.
-    pub fn new(db: &Database) -> Self {
-        Self { events: db.collection(SECURITY_EVENTS_COLLECTION) }
-    }
-
-    /// Creates the `(user_id, at)` index and the 90-day TTL on `at`.
-    ///
-    /// # Errors
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn ensure_indexes(&self) -> Result<(), AppError> {
-        self.events
-            .create_index(IndexModel::builder().keys(doc! { "user_id": 1, "at": -1 }).build())
-            .await
-            .map_err(AppError::from)?;
-        let ttl = IndexOptions::builder().expire_after(RETENTION).build();
-        if let Err(err) = self.events.create_index(IndexModel::builder().keys(doc! { "at": 1 }).options(ttl).build()).await {
-            let err = StoreError::from(err);
-            if err.is_unavailable() {
-                return Err(err.into());
-            }
-            tracing::warn!(%err, "no TTL index on security_events; events are kept until deleted by hand");
-        }
-        Ok(())
+    /// The events in `db`, time-stamped by `clock`.
+    pub fn new(db: &Database, clock: Arc<dyn Clock>) -> Self {
+        Self { events: db.collection(db::SECURITY_EVENTS), clock }
     }
 
     /// Records that `kind` happened to `user_id`, from `client`, involving the session `handle`.
     ///
     /// A failure is logged and swallowed: losing an audit line must not undo a sign-out.
-    pub async fn record(
-        &self,
-        user_id: &str,
-        kind: SecurityEventKind,
-        client: &ClientInfo,
-        session_handle: Option<String>,
-        sessions_ended: Option<u64>,
-    ) {
+    pub async fn record(&self, user_id: &str, kind: SecurityEventKind, client: &ClientInfo, session_handle: Option<String>, sessions_ended: Option<u64>) {
         let event = EventDocument {
             user_id: user_id.to_owned(),
             kind,
-            at: DateTime::now(),
+            at: DateTime::from_time_0_3(self.clock.now()),
             session_handle,
             ip: client.ip.clone(),
             user_agent: client.user_agent.clone(),
@@ -96,25 +63,17 @@ impl SecurityEvents {
     /// The `limit` most recent events of `user_id`, newest first.
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn recent(&self, user_id: &str, limit: i64) -> Result<Vec<SecurityEventRow>, AppError> {
-        let documents: Vec<EventDocument> = self
-            .events
-            .find(doc! { "user_id": user_id })
-            .sort(doc! { "at": -1 })
-            .limit(limit)
-            .await
-            .map_err(AppError::from)?
-            .try_collect()
-            .await
-            .map_err(AppError::from)?;
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn recent(&self, user_id: &str, limit: i64) -> Result<Vec<SecurityEventRow>, DbError> {
+        let documents: Vec<EventDocument> =
+            self.events.find(doc! { "user_id": user_id }).sort(doc! { "at": -1 }).limit(limit).await?.try_collect().await?;
         Ok(documents
             .into_iter()
             .map(|d| SecurityEventRow {
                 kind: d.kind,
                 at_ms: d.at.timestamp_millis(),
                 session_handle: d.session_handle,
-                device: super::client::device_summary(&d.user_agent).0,
+                device: device_summary(&d.user_agent).0,
                 ip: d.ip,
                 sessions_ended: d.sessions_ended.and_then(|n| u64::try_from(n).ok()),
             })

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
     password_hash::{SaltString, rand_core::OsRng},
 };
 
@@ -30,10 +30,15 @@ impl PasswordHashString {
     }
 }
 
-/// OWASP's recommended Argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
+/// Hashing could not run: the blocking thread pool is gone, or Argon2 refused its input.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashingFailed(String);
+
+/// The hasher: `Argon2::default()` is Argon2id v0x13 with OWASP's recommended parameters
+/// (m = 19 456 KiB, t = 2, p = 1), fixed by the crate rather than rebuilt here.
 fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Argon2::default()
 }
 
 /// A hash of a password nobody has, verified against when the email is unknown so that an
@@ -46,17 +51,14 @@ static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
 /// Hashes `password` with a fresh salt, on a blocking thread.
 ///
 /// # Errors
-/// Only if the blocking pool is gone or Argon2 rejects its own parameters.
-pub async fn hash_password(password: String) -> Result<PasswordHashString, String> {
+/// [`HashingFailed`] only if the blocking pool is gone or Argon2 rejects the input.
+pub async fn hash_password(password: String) -> Result<PasswordHashString, HashingFailed> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        hasher()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| PasswordHashString(h.to_string()))
-            .map_err(|e| e.to_string())
+        hasher().hash_password(password.as_bytes(), &salt).map(|h| PasswordHashString(h.to_string())).map_err(|e| HashingFailed(e.to_string()))
     })
     .await
-    .map_err(|e| e.to_string())?
+    .map_err(|e| HashingFailed(e.to_string()))?
 }
 
 /// Whether `password` matches `stored`; with `None`, burns the same time and returns `false`.
@@ -84,7 +86,7 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
         let hash = hash_password("correct horse".into()).await.unwrap();
-        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "OWASP's parameters: {}", hash.as_str());
         assert!(verify_password("correct horse".into(), Some(hash.clone())).await);
         assert!(!verify_password("wrong horse".into(), Some(hash.clone())).await);
         assert!(!verify_password("sessionguard-no-such-account".into(), None).await);

@@ -1,120 +1,127 @@
 //! Counting failed sign-ins in MongoDB, so every app instance sees the same counts.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use futures_util::TryStreamExt;
 use mongodb::{
-    Collection, Database, IndexModel,
-    bson::{DateTime, Document, doc},
-    options::IndexOptions,
+    Collection, Database,
+    bson::{DateTime, doc},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    clock::Clock,
+    config::Config,
+    db::{self, DbError},
 };
 
-use crate::{config::Config, error::AppError, store::StoreError};
+/// What a failure counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Scope {
+    /// Failures for one account (normalized email).
+    Account,
+    /// Failures from one client address.
+    Address,
+}
 
-/// The collection that holds one counter per account and per client address.
-pub const LOGIN_THROTTLE_COLLECTION: &str = "login_throttle";
+/// One counter as stored. `_id` is `"<scope>:<key>"`, so one account and one address each have
+/// exactly one counter; the scope is also stored as its own field, which is what readers use.
+#[derive(Debug, Clone, Deserialize)]
+struct Counter {
+    scope: Scope,
+    count: i64,
+    expires_at: DateTime,
+}
 
-/// Failed-sign-in limits: after `max_failures_per_account` failures for one email, or
-/// `max_failures_per_ip` from one address, within one window, further attempts are refused
-/// until that window has passed. A successful sign-in clears the account's counter.
+fn counter_id(scope: Scope, key: &str) -> String {
+    match scope {
+        Scope::Account => format!("account:{key}"),
+        Scope::Address => format!("ip:{key}"),
+    }
+}
+
+/// Whether an attempt may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleVerdict {
+    /// Under every limit.
+    Allowed,
+    /// Over a limit; the window that blocks it passes in `retry_after_secs` (at least 1).
+    Refused {
+        /// Seconds until the blocking window passes.
+        retry_after_secs: u64,
+    },
+}
+
+/// Failed-sign-in limits (`Config::max_failures_per_account`, `Config::max_failures_per_ip`,
+/// `Config::throttle_window`): once one account or one address has that many failures within
+/// one window, further attempts are refused until that window has passed. A successful
+/// sign-in clears the account's counter.
 #[derive(Debug, Clone)]
 pub struct LoginThrottle {
-    counters: Collection<Document>,
+    counters: Collection<Counter>,
     per_account: u32,
     per_ip: u32,
     window: Duration,
-}
-
-fn account_key(email: &str) -> String {
-    format!("account:{email}")
-}
-
-fn ip_key(ip: &str) -> String {
-    format!("ip:{ip}")
+    clock: Arc<dyn Clock>,
 }
 
 impl LoginThrottle {
-    /// The throttle on `db` with the limits of `config`.
-    pub fn new(db: &Database, config: &Config) -> Self {
+    /// The throttle on `db` with the limits of `config`, windows measured by `clock`.
+    pub fn new(db: &Database, config: &Config, clock: Arc<dyn Clock>) -> Self {
         Self {
-            counters: db.collection(LOGIN_THROTTLE_COLLECTION),
+            counters: db.collection(db::LOGIN_THROTTLE),
             per_account: config.max_failures_per_account,
             per_ip: config.max_failures_per_ip,
             window: config.throttle_window,
+            clock,
         }
     }
 
-    /// Creates the TTL index that removes counters once their window has passed.
-    ///
-    /// # Errors
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn ensure_indexes(db: &Database) -> Result<(), AppError> {
-        let ttl = IndexOptions::builder().expire_after(Duration::ZERO).build();
-        let counters = db.collection::<Document>(LOGIN_THROTTLE_COLLECTION);
-        if let Err(err) = counters
-            .create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl).build())
-            .await
-        {
-            let err = StoreError::from(err);
-            if err.is_unavailable() {
-                return Err(err.into());
-            }
-            tracing::warn!(%err, "no TTL index on login_throttle; counters are reset when their window passes");
-        }
-        Ok(())
+    fn limit(&self, scope: Scope) -> i64 {
+        i64::from(match scope {
+            Scope::Account => self.per_account,
+            Scope::Address => self.per_ip,
+        })
     }
 
-    /// Refuses the attempt if the account (normalized email) or the address is over its limit.
+    /// Whether a sign-in for the account (normalized email) from address `ip` may go ahead.
     ///
     /// # Errors
-    /// [`AppError::Throttled`] with the seconds until the window passes;
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn check(&self, email: &str, ip: &str) -> Result<(), AppError> {
-        let now = DateTime::now();
-        let counters: Vec<Document> = self
-            .counters
-            .find(doc! { "_id": { "$in": [account_key(email), ip_key(ip)] } })
-            .await
-            .map_err(AppError::from)?
-            .try_collect()
-            .await
-            .map_err(AppError::from)?;
-        let mut retry_after_ms = 0i64;
-        for counter in counters {
-            let Ok(expires_at) = counter.get_datetime("expires_at") else { continue };
-            let count = counter.get_i32("count").map(i64::from).or_else(|_| counter.get_i64("count")).unwrap_or(0);
-            let limit = if counter.get_str("_id").is_ok_and(|k| k.starts_with("ip:")) { self.per_ip } else { self.per_account };
-            if *expires_at > now && count >= i64::from(limit) {
-                retry_after_ms = retry_after_ms.max(expires_at.timestamp_millis() - now.timestamp_millis());
-            }
-        }
-        if retry_after_ms > 0 {
-            let retry_after_secs = u64::try_from((retry_after_ms + 999) / 1000).unwrap_or(1).max(1);
-            return Err(AppError::Throttled { retry_after_secs });
-        }
-        Ok(())
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn check(&self, email: &str, ip: &str) -> Result<ThrottleVerdict, DbError> {
+        let now = DateTime::from_time_0_3(self.clock.now());
+        let ids = [counter_id(Scope::Account, email), counter_id(Scope::Address, ip)];
+        let counters: Vec<Counter> = self.counters.find(doc! { "_id": { "$in": ids.to_vec() } }).await?.try_collect().await?;
+        let retry_after_ms = counters
+            .iter()
+            .filter(|c| c.expires_at > now && c.count >= self.limit(c.scope))
+            .map(|c| c.expires_at.timestamp_millis() - now.timestamp_millis())
+            .max();
+        Ok(match retry_after_ms {
+            Some(ms) => ThrottleVerdict::Refused { retry_after_secs: u64::try_from((ms + 999) / 1000).unwrap_or(1).max(1) },
+            None => ThrottleVerdict::Allowed,
+        })
     }
 
     /// Counts one failed attempt against the account and the address. A counter whose window
     /// has passed starts again at one.
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn record_failure(&self, email: &str, ip: &str) -> Result<(), AppError> {
-        let now = DateTime::now();
-        let window_ms = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
-        let fresh_until = DateTime::from_millis(now.timestamp_millis().saturating_add(window_ms));
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn record_failure(&self, email: &str, ip: &str) -> Result<(), DbError> {
+        let now = self.clock.now();
+        let fresh_until = DateTime::from_time_0_3(now.saturating_add(self.window.try_into().unwrap_or(time::Duration::MAX)));
+        let now = DateTime::from_time_0_3(now);
         let in_window = doc! { "$gt": ["$expires_at", now] };
-        let update = vec![doc! { "$set": {
-            "count": { "$cond": [in_window.clone(), { "$add": ["$count", 1] }, 1] },
-            "expires_at": { "$cond": [in_window, "$expires_at", fresh_until] },
-        } }];
-        for key in [account_key(email), ip_key(ip)] {
-            self.counters
-                .update_one(doc! { "_id": key }, update.clone())
-                .upsert(true)
-                .await
-                .map_err(AppError::from)?;
+        for (scope, key) in [(Scope::Account, email), (Scope::Address, ip)] {
+            let scope_name = mongodb::bson::to_bson(&scope).map_err(|e| DbError::Encode(e.to_string()))?;
+            let update = vec![doc! { "$set": {
+                "scope": scope_name,
+                "count": { "$cond": [in_window.clone(), { "$add": ["$count", 1_i64] }, 1_i64] },
+                "expires_at": { "$cond": [in_window.clone(), "$expires_at", fresh_until] },
+            } }];
+            self.counters.update_one(doc! { "_id": counter_id(scope, key) }, update).upsert(true).await?;
         }
         Ok(())
     }
@@ -122,9 +129,9 @@ impl LoginThrottle {
     /// Forgets the account's failures after a successful sign-in. The address keeps its count.
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn clear_account(&self, email: &str) -> Result<(), AppError> {
-        self.counters.delete_one(doc! { "_id": account_key(email) }).await.map_err(AppError::from)?;
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn clear_account(&self, email: &str) -> Result<(), DbError> {
+        self.counters.delete_one(doc! { "_id": counter_id(Scope::Account, email) }).await?;
         Ok(())
     }
 }

@@ -1,20 +1,18 @@
 //! The `users` collection: one document per account, keyed by a normalized email.
 
+use std::sync::Arc;
+
 use mongodb::{
-    Collection, Database, IndexModel,
+    Collection, Database,
     bson::{DateTime, doc, oid::ObjectId},
-    options::IndexOptions,
 };
 use serde::{Deserialize, Serialize};
 
-use super::password::{PasswordHashString, hash_password};
+use super::password::PasswordHashString;
 use crate::{
-    error::AppError,
-    validation::{normalize_email, validate_email, validate_password},
+    clock::Clock,
+    db::{self, DbError, is_duplicate_key},
 };
-
-/// The collection that holds accounts.
-pub const USERS_COLLECTION: &str = "users";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct UserDocument {
@@ -45,93 +43,64 @@ impl From<&UserDocument> for User {
 #[derive(Debug, Clone)]
 pub struct Users {
     users: Collection<UserDocument>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Users {
-    /// The accounts in `db`.
-    pub fn new(db: &Database) -> Self {
-        Self { users: db.collection(USERS_COLLECTION) }
+    /// The accounts in `db`, time-stamped by `clock`.
+    pub fn new(db: &Database, clock: Arc<dyn Clock>) -> Self {
+        Self { users: db.collection(db::USERS), clock }
     }
 
-    /// Creates the unique index on `email`.
+    /// Stores a new account for `email` (already normalized and validated) with `hash`.
+    /// Returns `None` when the email already has an account (the unique index decides, so two
+    /// concurrent registrations cannot both succeed).
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn ensure_indexes(&self) -> Result<(), AppError> {
-        let unique = IndexOptions::builder().unique(true).build();
-        self.users
-            .create_index(IndexModel::builder().keys(doc! { "email": 1 }).options(unique).build())
-            .await
-            .map_err(AppError::from)?;
-        Ok(())
-    }
-
-    /// Creates an account after checking the email and password rules.
-    ///
-    /// # Errors
-    /// [`AppError::Invalid`] naming the field and the rule broken, [`AppError::EmailTaken`] when the email
-    /// already has an account, [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn create(&self, email: &str, password: String) -> Result<User, AppError> {
-        let email = normalize_email(email);
-        validate_email(&email).map_err(|m| AppError::invalid("email", m))?;
-        validate_password(&password).map_err(|m| AppError::invalid("password", m))?;
-        let hash = hash_password(password).await.map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            AppError::Internal
-        })?;
-        let now = DateTime::now();
-        let document = UserDocument {
-            id: ObjectId::new(),
-            email,
-            password_hash: hash.as_str().to_owned(),
-            created_at: now,
-            password_changed_at: now,
-        };
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn insert(&self, email: String, hash: &PasswordHashString) -> Result<Option<User>, DbError> {
+        let now = DateTime::from_time_0_3(self.clock.now());
+        let document =
+            UserDocument { id: ObjectId::new(), email, password_hash: hash.as_str().to_owned(), created_at: now, password_changed_at: now };
         match self.users.insert_one(&document).await {
-            Ok(_) => Ok(User::from(&document)),
-            Err(err) if crate::store::is_duplicate_key(&err) => Err(AppError::EmailTaken),
+            Ok(_) => Ok(Some(User::from(&document))),
+            Err(err) if is_duplicate_key(&err) => Ok(None),
             Err(err) => Err(err.into()),
         }
     }
 
-    /// The account with this email (normalized here) and its password hash, if any.
+    /// The account with this normalized email and its password hash, if any.
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn find_by_email(&self, email: &str) -> Result<Option<(User, PasswordHashString)>, AppError> {
-        let found = self
-            .users
-            .find_one(doc! { "email": normalize_email(email) })
-            .await
-            .map_err(AppError::from)?;
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<(User, PasswordHashString)>, DbError> {
+        let found = self.users.find_one(doc! { "email": email }).await?;
         Ok(found.map(|d| (User::from(&d), PasswordHashString::from_stored(d.password_hash))))
     }
 
-    /// The account with this id and its password hash, if any.
+    /// The account with this id and its password hash, if any. A malformed id finds nothing.
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn find_by_id(&self, id: &str) -> Result<Option<(User, PasswordHashString)>, AppError> {
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn find_by_id(&self, id: &str) -> Result<Option<(User, PasswordHashString)>, DbError> {
         let Ok(id) = ObjectId::parse_str(id) else {
             return Ok(None);
         };
-        let found = self.users.find_one(doc! { "_id": id }).await.map_err(AppError::from)?;
+        let found = self.users.find_one(doc! { "_id": id }).await?;
         Ok(found.map(|d| (User::from(&d), PasswordHashString::from_stored(d.password_hash))))
     }
 
-    /// Replaces the password of account `id` and records when.
+    /// Replaces the password of account `id` and records when. Returns whether the account exists.
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn set_password(&self, id: &str, hash: &PasswordHashString) -> Result<(), AppError> {
-        let id = ObjectId::parse_str(id).map_err(|_| AppError::NotSignedIn)?;
-        self.users
-            .update_one(
-                doc! { "_id": id },
-                doc! { "$set": { "password_hash": hash.as_str(), "password_changed_at": DateTime::now() } },
-            )
-            .await
-            .map_err(AppError::from)?;
-        Ok(())
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn set_password(&self, id: &str, hash: &PasswordHashString) -> Result<bool, DbError> {
+        let Ok(id) = ObjectId::parse_str(id) else {
+            return Ok(false);
+        };
+        let now = DateTime::from_time_0_3(self.clock.now());
+        let result =
+            self.users.update_one(doc! { "_id": id }, doc! { "$set": { "password_hash": hash.as_str(), "password_changed_at": now } }).await?;
+        Ok(result.matched_count == 1)
     }
 }

@@ -16,8 +16,11 @@ pub fn TextField(
     /// The `autocomplete` token, so password managers fill the right field.
     autocomplete: &'static str,
     /// A hint shown under the field.
-    #[prop(optional)]
-    hint: Option<&'static str>,
+    #[prop(optional_no_strip)]
+    hint: Option<String>,
+    /// The value the field starts with (never used for passwords).
+    #[prop(optional_no_strip)]
+    value: Option<String>,
     /// The error for this field, if any.
     #[prop(into)]
     error: Signal<Option<String>>,
@@ -27,10 +30,10 @@ pub fn TextField(
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let described_by = {
-        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        let (hint_id, error_id, has_hint) = (hint_id.clone(), error_id.clone(), hint.is_some());
         move || {
             let mut ids = Vec::new();
-            if hint.is_some() {
+            if has_hint {
                 ids.push(hint_id.clone());
             }
             if error.get().is_some() {
@@ -55,6 +58,7 @@ pub fn TextField(
                 name=name
                 type=input_type
                 autocomplete=autocomplete
+                value=value
                 required
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=described_by

@@ -1,9 +1,8 @@
-//! Views that take props and hold no server state of their own.
+//! Views that take props and hold no server state of their own: they never call the server;
+//! the pages pass them data, signals and actions.
 
-pub mod current_user;
-pub mod database_status;
+pub mod credentials_form;
 pub mod device_icon;
 pub mod form;
-pub mod layout;
 pub mod notice_banner;
 pub mod session_row;

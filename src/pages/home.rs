@@ -4,19 +4,31 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::{current_user::use_current_user, database_status::DatabaseStatusCheck};
+use crate::{api::rules::session_rules, current_user::use_current_user, format::duration_words, routes};
 
 /// The landing page.
 #[component]
 pub fn HomePage() -> impl IntoView {
     let user = use_current_user();
+    let rules = Resource::new(|| (), |()| session_rules());
+    let expiry = move || {
+        Suspend::new(async move {
+            rules.await.ok().map(|rules| {
+                format!(
+                    "Idle sessions end after {} and every session after {}, enforced by the server.",
+                    duration_words(rules.idle_timeout_secs),
+                    duration_words(rules.absolute_timeout_secs)
+                )
+            })
+        })
+    };
     let hero = move || {
         Suspend::new(async move {
             match user.0.await {
                 Ok(Some(me)) => view! {
                     <h1>"Welcome back."</h1>
                     <p class="lead">"You are signed in as " <strong>{me.email}</strong> ". See where else you are signed in, and end any session you do not recognise."</p>
-                    <A href="/account/security" attr:class="button">"Review your sessions"</A>
+                    <A href=routes::SECURITY attr:class="button">"Review your sessions"</A>
                 }
                 .into_any(),
                 _ => view! {
@@ -26,8 +38,8 @@ pub fn HomePage() -> impl IntoView {
                         "An ended session is removed from the database at once and can never come back."
                     </p>
                     <div class="button-row">
-                        <A href="/login" attr:class="button">"Sign in"</A>
-                        <A href="/register" attr:class="button button-secondary">"Create an account"</A>
+                        <A href=routes::LOGIN attr:class="button">"Sign in"</A>
+                        <A href=routes::REGISTER attr:class="button button-secondary">"Create an account"</A>
                     </div>
                 }
                 .into_any(),
@@ -50,12 +62,8 @@ pub fn HomePage() -> impl IntoView {
             </article>
             <article class="card">
                 <h2>"Expires on its own"</h2>
-                <p>"Idle sessions end after 30 minutes and every session after 12 hours, enforced by the server."</p>
+                <p data-testid="expiry-rule"><Transition>{expiry}</Transition></p>
             </article>
-        </section>
-        <section class="card" aria-labelledby="status-heading">
-            <h2 id="status-heading">"Server status"</h2>
-            <DatabaseStatusCheck/>
         </section>
     }
 }

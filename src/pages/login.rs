@@ -7,10 +7,8 @@ use leptos_router::{components::A, hooks::use_query_map};
 use super::{action_error, field_error, leave_when_signed_in, page_message, query_notice};
 use crate::{
     api::account::Login,
-    components::{
-        form::{SubmitButton, TextField},
-        notice_banner::NoticeBanner,
-    },
+    components::{credentials_form::CredentialsFields, notice_banner::NoticeBanner},
+    routes,
     validation::safe_next,
 };
 
@@ -20,6 +18,7 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let next = Signal::derive(move || safe_next(query.read().get("next").as_deref()).to_owned());
+    let typed_email = query.read_untracked().get("email");
     let notice = query_notice();
     let message = Signal::derive(move || page_message(&[action_error(&login.value())], notice.get()));
 
@@ -30,17 +29,17 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <NoticeBanner message/>
             <ActionForm action=login attr:class="form">
-                <TextField label="Email" name="email" input_type="email" autocomplete="username" error=field_error(login.value(), "email")/>
-                <TextField
-                    label="Password"
-                    name="password"
-                    input_type="password"
-                    autocomplete="current-password"
-                    error=field_error(login.value(), "password")
+                <CredentialsFields
+                    password_autocomplete="current-password"
+                    email=typed_email
+                    email_error=field_error(login.value(), "email")
+                    password_error=field_error(login.value(), "password")
+                    pending=login.pending()
+                    submit_label="Sign in"
+                    pending_label="Signing in…"
                 />
-                <SubmitButton pending=login.pending() label="Sign in" pending_label="Signing in…"/>
             </ActionForm>
-            <p class="muted">"No account yet? " <A href="/register">"Create one"</A></p>
+            <p class="muted">"No account yet? " <A href=routes::REGISTER>"Create one"</A></p>
         </section>
     }
 }

@@ -13,7 +13,8 @@ use leptos_router::{
 };
 
 use crate::{
-    components::{current_user::use_current_user, notice_banner::Tone},
+    components::notice_banner::Tone,
+    current_user::use_current_user,
     error::AppError,
     notice::Notice,
 };

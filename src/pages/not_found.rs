@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use crate::routes;
+
 /// "Page not found", answered with status 404.
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -16,7 +18,7 @@ pub fn NotFound() -> impl IntoView {
         <section class="card narrow">
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address."</p>
-            <A href="/" attr:class="button">"Go to the home page"</A>
+            <A href=routes::HOME attr:class="button">"Go to the home page"</A>
         </section>
     }
 }

@@ -22,8 +22,10 @@ use crate::{
     },
     error::AppError,
     format::{relative_time, utc_minute},
-    model::{SecurityEventRow, SessionList},
+    model::{EventList, SessionList},
     notice::Notice,
+    routes,
+    validation::password_rule,
 };
 
 /// How often an open security page re-checks that its own session is still alive.
@@ -32,7 +34,7 @@ const RECHECK_EVERY: Duration = Duration::from_secs(30);
 /// Where a visitor without a live session is sent.
 fn sign_in_path(error: &AppError) -> String {
     let notice = if matches!(error, AppError::SessionEnded) { format!("{}&", Notice::SessionEnded.to_query()) } else { String::new() };
-    format!("/login?{notice}next=/account/security")
+    format!("{}?{notice}next={}", routes::LOGIN, routes::SECURITY)
 }
 
 /// The account security page.
@@ -80,7 +82,7 @@ pub fn SecurityPage() -> impl IntoView {
     let events_section = move || {
         Suspend::new(async move {
             match events.await {
-                Ok(rows) => view! { <EventList rows/> }.into_any(),
+                Ok(list) => view! { <EventListView list/> }.into_any(),
                 Err(_) => view! { <p class="muted">"Recent activity is not available right now."</p> }.into_any(),
             }
         })
@@ -109,7 +111,7 @@ pub fn SecurityPage() -> impl IntoView {
                     name="new"
                     input_type="password"
                     autocomplete="new-password"
-                    hint="8 to 128 characters."
+                    hint=Some(password_rule())
                     error=field_error(change.value(), "new")
                 />
                 <div class="button-row">
@@ -163,7 +165,7 @@ fn SessionsCard(
                         "Sign out all other sessions"
                     </button>
                 </ActionForm>
-                <A href="/account/security?confirm=everywhere" attr:class="button button-danger">"Log out everywhere…"</A>
+                <A href=format!("{}?confirm=everywhere", routes::SECURITY) attr:class="button button-danger">"Log out everywhere…"</A>
             </div>
             {(other_count == 0).then(|| view! { <p class="field-hint" id="no-other-sessions">"There are no other sessions: this device is the only one signed in."</p> })}
             <Show when=move || confirming.get()>
@@ -176,7 +178,7 @@ fn SessionsCard(
                                 "Yes, log out everywhere"
                             </button>
                         </ActionForm>
-                        <A href="/account/security" attr:class="button button-secondary">"Cancel"</A>
+                        <A href=routes::SECURITY attr:class="button button-secondary">"Cancel"</A>
                     </div>
                 </div>
             </Show>
@@ -184,14 +186,16 @@ fn SessionsCard(
     }
 }
 
-/// The recent security events, newest first.
+/// The recent security events, newest first, each older than a minute with how long ago it
+/// was, measured from the server's clock.
 #[component]
-fn EventList(rows: Vec<SecurityEventRow>) -> impl IntoView {
-    if rows.is_empty() {
+fn EventListView(list: EventList) -> impl IntoView {
+    if list.events.is_empty() {
         return view! { <p class="muted">"Nothing yet."</p> }.into_any();
     }
-    let now_ms = rows.first().map(|r| r.at_ms).unwrap_or_default();
-    let items = rows
+    let now_ms = list.now_ms;
+    let items = list
+        .events
         .into_iter()
         .map(|row| {
             let detail = match row.sessions_ended {

@@ -9,10 +9,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 
-use super::error::StoreError;
-
-/// The collection that holds one document per session.
-pub const SESSIONS_COLLECTION: &str = "sessions";
+use super::policy::ExpiryPolicy;
+use crate::db::DbError;
 
 /// Session-data key whose string value the store copies to the indexed `user_id` field.
 pub const USER_ID_KEY: &str = "user_id";
@@ -39,6 +37,22 @@ pub(crate) struct SessionDocument {
     pub ip: Option<String>,
 }
 
+/// A session as the security page lists it: the stored document without its `data`, which
+/// the listing query projects out.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SessionSummary {
+    #[serde(rename = "_id")]
+    pub key: String,
+    pub handle: String,
+    pub created_at: DateTime,
+    pub last_seen_at: DateTime,
+    pub expires_at: DateTime,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub ip: Option<String>,
+}
+
 /// The fields the store copies out of the session data, so they can be queried and shown.
 pub(crate) struct LiftedFields {
     pub data: Document,
@@ -49,44 +63,46 @@ pub(crate) struct LiftedFields {
 
 impl LiftedFields {
     /// Encodes a record's data and copies out the well-known keys.
-    pub fn from_record(record: &Record) -> Result<Self, StoreError> {
-        let data = bson::to_document(&record.data).map_err(|e| StoreError::Encode(e.to_string()))?;
+    pub fn from_record(record: &Record) -> Result<Self, DbError> {
+        let data = bson::to_document(&record.data).map_err(|e| DbError::Encode(e.to_string()))?;
         let text = |key: &str| record.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-        Ok(Self {
-            user_id: text(USER_ID_KEY),
-            user_agent: text(USER_AGENT_KEY),
-            ip: text(IP_KEY),
-            data,
-        })
+        Ok(Self { user_id: text(USER_ID_KEY), user_agent: text(USER_AGENT_KEY), ip: text(IP_KEY), data })
     }
 }
 
 impl SessionDocument {
     /// A fresh document for `record`, created and last seen at `now`.
-    pub fn new(record: &Record, now: OffsetDateTime, expires_at: OffsetDateTime) -> Result<Self, StoreError> {
+    pub fn new(record: &Record, now: OffsetDateTime, expires_at: OffsetDateTime) -> Result<Self, DbError> {
         let fields = LiftedFields::from_record(record)?;
         Ok(Self {
             key: storage_key(&record.id),
             handle: new_handle(),
             user_id: fields.user_id,
             data: fields.data,
-            created_at: to_bson_date(now),
-            last_seen_at: to_bson_date(now),
-            expires_at: to_bson_date(expires_at),
+            created_at: DateTime::from_time_0_3(now),
+            last_seen_at: DateTime::from_time_0_3(now),
+            expires_at: DateTime::from_time_0_3(expires_at),
             user_agent: fields.user_agent,
             ip: fields.ip,
         })
     }
 
+    /// Whether this session is live at `now` under `policy`.
+    pub fn is_live(&self, policy: &ExpiryPolicy, now: OffsetDateTime) -> bool {
+        policy.is_live(self.created_at.to_time_0_3(), self.last_seen_at.to_time_0_3(), self.expires_at.to_time_0_3(), now)
+    }
+
     /// Rebuilds the `tower-sessions` record for the session whose token is `id`.
-    pub fn into_record(self, id: Id) -> Result<Record, StoreError> {
-        let data: HashMap<String, serde_json::Value> =
-            bson::from_document(self.data).map_err(|e| StoreError::Decode(e.to_string()))?;
-        Ok(Record {
-            id,
-            data,
-            expiry_date: from_bson_date(self.expires_at),
-        })
+    pub fn into_record(self, id: Id) -> Result<Record, DbError> {
+        let data: HashMap<String, serde_json::Value> = bson::from_document(self.data).map_err(|e| DbError::Decode(e.to_string()))?;
+        Ok(Record { id, data, expiry_date: self.expires_at.to_time_0_3() })
+    }
+}
+
+impl SessionSummary {
+    /// Whether this session is live at `now` under `policy`.
+    pub fn is_live(&self, policy: &ExpiryPolicy, now: OffsetDateTime) -> bool {
+        policy.is_live(self.created_at.to_time_0_3(), self.last_seen_at.to_time_0_3(), self.expires_at.to_time_0_3(), now)
     }
 }
 
@@ -108,16 +124,6 @@ pub(crate) fn by_key(id: &Id) -> Document {
     doc! { "_id": storage_key(id) }
 }
 
-pub(crate) fn to_bson_date(t: OffsetDateTime) -> DateTime {
-    let millis = t.unix_timestamp_nanos() / 1_000_000;
-    DateTime::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
-}
-
-pub(crate) fn from_bson_date(t: DateTime) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.timestamp_millis()) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,11 +142,5 @@ mod tests {
     fn handles_are_random_and_unrelated_to_tokens() {
         assert_ne!(new_handle(), new_handle());
         assert_eq!(new_handle().len(), 24);
-    }
-
-    #[test]
-    fn dates_round_trip_at_millisecond_precision() {
-        let t = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        assert_eq!(from_bson_date(to_bson_date(t)), t);
     }
 }

@@ -11,21 +11,17 @@
 //! by `update_one` without upsert, so a session that has been deleted can never be written back.
 //!
 //! Nothing here depends on the web application: the module needs only a MongoDB
-//! [`Database`](mongodb::Database), an [`ExpiryPolicy`] and a [`Clock`].
+//! [`Database`](mongodb::Database), an [`ExpiryPolicy`] and a [`Clock`](crate::clock::Clock).
+//! Its errors are the shared [`DbError`](crate::db::DbError); its indexes are created by
+//! [`db::ensure_indexes`](crate::db::ensure_indexes).
 #![deny(missing_docs)]
 
-mod clock;
 mod document;
-mod error;
-mod indexes;
 mod policy;
 mod registry;
 mod session_store;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use document::{IP_KEY, SESSIONS_COLLECTION, USER_AGENT_KEY, USER_ID_KEY};
-pub use error::{StoreError, is_duplicate_key};
-pub use indexes::{IndexReport, ensure_indexes};
+pub use document::{IP_KEY, USER_AGENT_KEY, USER_ID_KEY};
 pub use policy::ExpiryPolicy;
 pub use registry::{ActiveSession, SessionRegistry};
 pub use session_store::{MongoSessionStore, spawn_expired_sweeper};

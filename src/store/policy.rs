@@ -19,17 +19,6 @@ pub struct ExpiryPolicy {
     touch_interval: Duration,
 }
 
-impl Default for ExpiryPolicy {
-    /// 30 minutes idle, 12 hours absolute, touched at most once a minute.
-    fn default() -> Self {
-        Self::new(
-            StdDuration::from_secs(30 * 60),
-            StdDuration::from_secs(12 * 60 * 60),
-            StdDuration::from_secs(60),
-        )
-    }
-}
-
 impl ExpiryPolicy {
     /// A policy with the given idle timeout, absolute lifetime and touch interval.
     ///
@@ -69,6 +58,12 @@ impl ExpiryPolicy {
     /// (not by a stored deadline that an older, looser policy may have written).
     pub fn is_valid(&self, created_at: OffsetDateTime, last_seen_at: OffsetDateTime, now: OffsetDateTime) -> bool {
         now < self.expires_at(created_at, last_seen_at)
+    }
+
+    /// Whether a stored session is live at `now`: before its stored deadline `expires_at`, and
+    /// valid under this policy. The one expiry check every read of a session goes through.
+    pub fn is_live(&self, created_at: OffsetDateTime, last_seen_at: OffsetDateTime, expires_at: OffsetDateTime, now: OffsetDateTime) -> bool {
+        now < expires_at && self.is_valid(created_at, last_seen_at, now)
     }
 
     /// Whether an unchanged session last seen at `last_seen_at` should be written at `now`.

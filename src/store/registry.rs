@@ -3,30 +3,26 @@
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
-use mongodb::{
-    Collection,
-    bson::{Document, doc},
-    options::FindOptions,
-};
+use mongodb::{Collection, bson::doc};
 use time::OffsetDateTime;
 use tower_sessions::session::Id;
 
 use super::{
-    clock::Clock,
-    document::{SessionDocument, by_key, from_bson_date, storage_key},
-    error::StoreError,
+    document::{SessionDocument, SessionSummary, by_key, storage_key},
     policy::ExpiryPolicy,
 };
+use crate::{clock::Clock, db::DbError};
 
 /// The shared handle that ends sessions explicitly and lists a user's sessions.
 ///
 /// # The two-path contract
 ///
-/// Code that ends the *current* session first calls `Session::flush()` on the session layer,
-/// which clears the data, deletes the record and makes the middleware send a removal cookie
-/// instead of saving. It then calls [`end`](Self::end) here, which deletes again and reads back
-/// to confirm that no document remains, and reports success to the user only if that
-/// confirmation arrived. Sessions on *other* devices are ended here alone.
+/// Code that ends the *current* session first calls [`end`](Self::end) here, which deletes the
+/// document and reads back to confirm that none remains. Only once that confirmation arrived
+/// does it call `Session::flush()` on the session layer, which clears the data and makes the
+/// middleware send a removal cookie instead of saving. In that order, a database that cannot
+/// confirm leaves the browser its cookie, so the user sees an error and can retry, instead of
+/// a "signed out" that is not true. Sessions on *other* devices are ended here alone.
 ///
 /// Every write is a single `delete_one` or `delete_many` on an indexed field, whatever the
 /// number of sessions. Cheap to clone: clones share one connection pool.
@@ -56,11 +52,7 @@ pub struct ActiveSession {
 
 impl SessionRegistry {
     pub(crate) fn new(sessions: Collection<SessionDocument>, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            sessions,
-            policy,
-            clock,
-        }
+        Self { sessions, policy, clock }
     }
 
     /// Deletes the session with token `session_id` and confirms that no document remains.
@@ -69,14 +61,14 @@ impl SessionRegistry {
     /// was deleted now or was already absent).
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when MongoDB cannot be reached, [`StoreError::NotConfirmed`]
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached, [`DbError::NotConfirmed`]
     /// when a document is still there after the delete.
-    pub async fn end(&self, session_id: &Id) -> Result<(), StoreError> {
+    pub async fn end(&self, session_id: &Id) -> Result<(), DbError> {
         let filter = by_key(session_id);
         self.sessions.delete_one(filter.clone()).await?;
         match self.sessions.count_documents(filter).await? {
             0 => Ok(()),
-            _ => Err(StoreError::NotConfirmed),
+            _ => Err(DbError::NotConfirmed),
         }
     }
 
@@ -84,8 +76,8 @@ impl SessionRegistry {
     /// Returns how many were ended.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn end_all_for_user(&self, user_id: &str) -> Result<u64, StoreError> {
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn end_all_for_user(&self, user_id: &str) -> Result<u64, DbError> {
         let result = self.sessions.delete_many(doc! { "user_id": user_id }).await?;
         Ok(result.deleted_count)
     }
@@ -94,8 +86,8 @@ impl SessionRegistry {
     /// Returns how many were ended; `keep` stays valid.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn end_others(&self, user_id: &str, keep: &Id) -> Result<u64, StoreError> {
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn end_others(&self, user_id: &str, keep: &Id) -> Result<u64, DbError> {
         let filter = doc! { "user_id": user_id, "_id": { "$ne": storage_key(keep) } };
         let result = self.sessions.delete_many(filter).await?;
         Ok(result.deleted_count)
@@ -108,8 +100,8 @@ impl SessionRegistry {
     /// `false`, exactly like an unknown handle, so handles reveal nothing about other accounts.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn revoke(&self, user_id: &str, handle: &str) -> Result<bool, StoreError> {
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn revoke(&self, user_id: &str, handle: &str) -> Result<bool, DbError> {
         let result = self
             .sessions
             .delete_one(doc! { "handle": handle, "user_id": user_id })
@@ -120,8 +112,8 @@ impl SessionRegistry {
     /// The public handle of the session with token `session_id`, if that session exists.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn handle_of(&self, session_id: &Id) -> Result<Option<String>, StoreError> {
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn handle_of(&self, session_id: &Id) -> Result<Option<String>, DbError> {
         let document = self.sessions.find_one(by_key(session_id)).await?;
         Ok(document.map(|d| d.handle))
     }
@@ -130,41 +122,31 @@ impl SessionRegistry {
     /// `current` flagged. Expired documents that the TTL monitor has not removed yet are left out.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn list_for_user(&self, user_id: &str, current: Option<&Id>) -> Result<Vec<ActiveSession>, StoreError> {
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn list_for_user(&self, user_id: &str, current: Option<&Id>) -> Result<Vec<ActiveSession>, DbError> {
         let now = self.clock.now();
         let current_key = current.map(storage_key);
-        let options = FindOptions::builder()
+        let summaries: Vec<SessionSummary> = self
+            .sessions
+            .clone_with_type::<SessionSummary>()
+            .find(doc! { "user_id": user_id })
             .sort(doc! { "last_seen_at": -1, "created_at": -1 })
             .projection(doc! { "data": 0 })
-            .build();
-        let documents: Vec<Document> = self
-            .sessions
-            .clone_with_type::<Document>()
-            .find(doc! { "user_id": user_id })
-            .with_options(options)
             .await?
             .try_collect()
             .await?;
-        let mut rows = Vec::with_capacity(documents.len());
-        for mut raw in documents {
-            raw.insert("data", Document::new());
-            let document: SessionDocument =
-                mongodb::bson::from_document(raw).map_err(|e| StoreError::Decode(e.to_string()))?;
-            let created_at = from_bson_date(document.created_at);
-            let last_seen_at = from_bson_date(document.last_seen_at);
-            if from_bson_date(document.expires_at) <= now || !self.policy.is_valid(created_at, last_seen_at, now) {
-                continue;
-            }
-            rows.push(ActiveSession {
-                is_current: current_key.as_deref() == Some(document.key.as_str()),
-                handle: document.handle,
-                user_agent: document.user_agent,
-                ip: document.ip,
-                created_at,
-                last_seen_at,
-            });
-        }
+        let rows = summaries
+            .into_iter()
+            .filter(|summary| summary.is_live(&self.policy, now))
+            .map(|summary| ActiveSession {
+                is_current: current_key.as_deref() == Some(summary.key.as_str()),
+                created_at: summary.created_at.to_time_0_3(),
+                last_seen_at: summary.last_seen_at.to_time_0_3(),
+                handle: summary.handle,
+                user_agent: summary.user_agent,
+                ip: summary.ip,
+            })
+            .collect();
         Ok(rows)
     }
 }

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use mongodb::{
     Collection, Database,
-    bson::{Bson, Document, doc},
+    bson::{Bson, DateTime, Document, doc},
 };
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -15,11 +15,13 @@ use tower_sessions::{
 };
 
 use super::{
-    clock::Clock,
-    document::{LiftedFields, SESSIONS_COLLECTION, SessionDocument, by_key, from_bson_date, to_bson_date},
-    error::{StoreError, is_duplicate_key},
+    document::{LiftedFields, SessionDocument, by_key},
     policy::ExpiryPolicy,
     registry::SessionRegistry,
+};
+use crate::{
+    clock::Clock,
+    db::{self, DbError, is_duplicate_key},
 };
 
 /// How many fresh ids `create` draws before giving up; a 128-bit collision even once is
@@ -47,13 +49,9 @@ pub struct MongoSessionStore {
 impl MongoSessionStore {
     /// A store on `db.sessions` with the given expiry policy and clock.
     ///
-    /// Call [`ensure_indexes`](super::ensure_indexes) once at start-up as well.
+    /// Call [`db::ensure_indexes`] once at start-up as well.
     pub fn new(db: &Database, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            sessions: db.collection(SESSIONS_COLLECTION),
-            policy,
-            clock,
-        }
+        Self { sessions: db.collection(db::SESSIONS), policy, clock }
     }
 
     /// The shared handle for ending and listing sessions, on the same collection and clock.
@@ -64,11 +62,11 @@ impl MongoSessionStore {
     /// The pipeline update that marks a live session as seen now and recomputes its deadline
     /// from its own `created_at`, so the absolute lifetime survives every touch.
     fn touch_update(&self, now: OffsetDateTime, extra: Document) -> Vec<Document> {
-        let idle_deadline = to_bson_date(now.saturating_add(self.policy.idle_timeout()));
+        let idle_deadline = DateTime::from_time_0_3(now.saturating_add(self.policy.idle_timeout()));
         let lifetime_ms = self.policy.absolute_lifetime().whole_milliseconds();
         let lifetime_ms = i64::try_from(lifetime_ms).unwrap_or(i64::MAX);
         let mut set = extra;
-        set.insert("last_seen_at", to_bson_date(now));
+        set.insert("last_seen_at", DateTime::from_time_0_3(now));
         set.insert(
             "expires_at",
             doc! { "$min": [idle_deadline, { "$add": ["$created_at", lifetime_ms] }] },
@@ -79,7 +77,7 @@ impl MongoSessionStore {
     /// The filter that matches the session only while it is live, so no write revives it.
     fn live_filter(id: &Id, now: OffsetDateTime) -> Document {
         let mut filter = by_key(id);
-        filter.insert("expires_at", doc! { "$gt": to_bson_date(now) });
+        filter.insert("expires_at", doc! { "$gt": DateTime::from_time_0_3(now) });
         filter
     }
 }
@@ -96,10 +94,10 @@ impl SessionStore for MongoSessionStore {
                     tracing::warn!("session id or handle collision on create; drawing a new id");
                     record.id = Id::default();
                 }
-                Err(err) => return Err(StoreError::from(err).into()),
+                Err(err) => return Err(DbError::from(err).into()),
             }
         }
-        Err(StoreError::Database("could not draw a unique session id".into()).into())
+        Err(DbError::Refused("could not draw a unique session id".into()).into())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
@@ -114,32 +112,30 @@ impl SessionStore for MongoSessionStore {
         self.sessions
             .update_one(Self::live_filter(&record.id, now), self.touch_update(now, extra))
             .await
-            .map_err(StoreError::from)?;
+            .map_err(DbError::from)?;
         Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let now = self.clock.now();
         // By `_id` alone: index-only on every MongoDB-compatible server; expiry is checked below.
-        let Some(document) = self.sessions.find_one(by_key(session_id)).await.map_err(StoreError::from)? else {
+        let Some(document) = self.sessions.find_one(by_key(session_id)).await.map_err(DbError::from)? else {
             return Ok(None);
         };
-        let created_at = from_bson_date(document.created_at);
-        let last_seen_at = from_bson_date(document.last_seen_at);
-        if from_bson_date(document.expires_at) <= now || !self.policy.is_valid(created_at, last_seen_at, now) {
+        if !document.is_live(&self.policy, now) {
             return Ok(None);
         }
-        if self.policy.needs_touch(last_seen_at, now) {
+        if self.policy.needs_touch(document.last_seen_at.to_time_0_3(), now) {
             self.sessions
                 .update_one(Self::live_filter(session_id, now), self.touch_update(now, Document::new()))
                 .await
-                .map_err(StoreError::from)?;
+                .map_err(DbError::from)?;
         }
         Ok(Some(document.into_record(*session_id)?))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        self.sessions.delete_one(by_key(session_id)).await.map_err(StoreError::from)?;
+        self.sessions.delete_one(by_key(session_id)).await.map_err(DbError::from)?;
         Ok(())
     }
 }
@@ -147,11 +143,11 @@ impl SessionStore for MongoSessionStore {
 #[async_trait]
 impl ExpiredDeletion for MongoSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        let now = to_bson_date(self.clock.now());
+        let now = DateTime::from_time_0_3(self.clock.now());
         self.sessions
             .delete_many(doc! { "expires_at": { "$lte": now } })
             .await
-            .map_err(StoreError::from)?;
+            .map_err(DbError::from)?;
         Ok(())
     }
 }

@@ -32,9 +32,9 @@ impl Answer {
             .collect()
     }
 
-    /// Whether this answer told the browser to delete the session cookie.
+    /// Whether this answer told the browser to delete the session cookie, under either name.
     pub fn removes_cookie(&self) -> bool {
-        self.set_cookies().iter().any(|c| c.starts_with("sessionguard=;") && c.contains("Max-Age=0"))
+        self.set_cookies().iter().any(|c| is_session_cookie(c) && c.contains("Max-Age=0"))
     }
 
     /// The message of an error answer.
@@ -101,12 +101,18 @@ impl Device {
             let pair = set.split(';').next().unwrap_or_default().to_owned();
             if set.contains("Max-Age=0") {
                 self.cookie = None;
-            } else if pair.starts_with("sessionguard=") {
+            } else if is_session_cookie(&pair) {
                 self.cookie = Some(pair);
             }
         }
         answer
     }
+}
+
+/// Whether a `Set-Cookie` value (or a `name=value` pair) is the session cookie, in
+/// development (`sessionguard`) or secure (`__Host-sessionguard`) form.
+fn is_session_cookie(set_cookie: &str) -> bool {
+    set_cookie.starts_with("sessionguard=") || set_cookie.starts_with("__Host-sessionguard=")
 }
 
 fn urlencode(s: &str) -> String {

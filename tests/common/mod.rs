@@ -1,16 +1,18 @@
-//! Shared set-up for the integration tests: a fresh database on the test MongoDB server.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! Shared set-up for the integration tests: a fresh database on the test MongoDB server,
+//! dropped when the test ends.
+#![allow(dead_code)]
 
 pub mod http;
 
-use std::{sync::Arc, time::Duration};
+use std::{ops::Deref, sync::Arc, time::Duration};
 
 use leptos::config::get_configuration;
 use mongodb::{Client, Database, options::ClientOptions};
 use sessionguard::{
+    clock::{Clock, SystemClock},
     config::Config,
+    db::ensure_indexes,
     state::AppState,
-    store::{Clock, SystemClock, ensure_indexes},
 };
 
 /// The test server's address: `MONGODB_URI`, as scripts/test sets it.
@@ -18,37 +20,57 @@ pub fn mongodb_uri() -> String {
     std::env::var("MONGODB_URI").expect("MONGODB_URI must point at the test MongoDB server; run the tests through scripts/test")
 }
 
-/// A database of its own for one test, dropped by nobody: the test server is in-memory and
-/// thrown away, and each name is unique.
-pub async fn fresh_database() -> Database {
+/// A database of its own for one test, with every index `main` creates (through the same
+/// `ensure_indexes`). Dropped when this value goes out of scope, passing or failing, so a
+/// run against a real MongoDB leaves no `sessionguard_test_*` databases behind.
+pub struct TestDatabase(Database);
+
+impl Deref for TestDatabase {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        &self.0
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Drop runs outside async code, so the drop command gets a small runtime of its own.
+        let name = self.0.name().to_owned();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let client = Client::with_uri_str(mongodb_uri()).await.ok()?;
+                client.database(&name).drop().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("note: could not drop test database {}", self.0.name());
+        }
+    }
+}
+
+/// A fresh, indexed database for one test.
+pub async fn fresh_database() -> TestDatabase {
     let mut options = ClientOptions::parse(mongodb_uri()).await.unwrap();
     options.server_selection_timeout = Some(Duration::from_secs(5));
     let client = Client::with_options(options).unwrap();
-    let name = format!("sessionguard_test_{}", sessionguard_test_suffix());
-    let db = client.database(&name);
+    let db = client.database(&format!("sessionguard_test_{}", unique_suffix()));
     ensure_indexes(&db).await.expect("creating indexes on the test database");
-    db
+    TestDatabase(db)
 }
 
-fn sessionguard_test_suffix() -> String {
+fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!("{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), rand_suffix())
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or_default()
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or_default();
+    format!("{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The configuration tests run with: the defaults, pointed at `db`.
 pub fn test_config(db: &Database) -> Config {
-    let mut config = Config::from_sources(None, |_| None).unwrap();
-    config.mongodb_uri = mongodb_uri();
-    config.mongodb_db = db.name().to_owned();
-    config
+    Config { mongodb_uri: mongodb_uri(), mongodb_db: db.name().to_owned(), ..Config::default() }
 }
 
 /// Application state on `db` with the given clock.

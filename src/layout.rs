@@ -3,9 +3,10 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::{api::account::Logout, components::current_user::provide_current_user};
+use crate::{api::account::Logout, current_user::provide_current_user, routes};
 
-/// Header, navigation and footer around `children`. Provides the current-user resource.
+/// Header, navigation and footer around `children`. Provides the current-user resource, and
+/// holds the header's logout action.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let user = provide_current_user();
@@ -14,7 +15,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         Suspend::new(async move {
             match user.0.await {
                 Ok(Some(me)) => view! {
-                    <li><A href="/account/security">"Security"</A></li>
+                    <li><A href=routes::SECURITY>"Security"</A></li>
                     <li class="nav-user" data-testid="signed-in-as">{me.email}</li>
                     <li>
                         <ActionForm action=logout>
@@ -24,8 +25,8 @@ pub fn Layout(children: Children) -> impl IntoView {
                 }
                 .into_any(),
                 _ => view! {
-                    <li><A href="/login">"Sign in"</A></li>
-                    <li><A href="/register" attr:class="button button-small">"Create account"</A></li>
+                    <li><A href=routes::LOGIN>"Sign in"</A></li>
+                    <li><A href=routes::REGISTER attr:class="button button-small">"Create account"</A></li>
                 }
                 .into_any(),
             }
@@ -35,13 +36,13 @@ pub fn Layout(children: Children) -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
             <div class="container header-inner">
-                <A href="/" attr:class="brand">
+                <A href=routes::HOME attr:class="brand">
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
                     "sessionguard"
                 </A>
                 <nav aria-label="Main">
                     <ul class="nav-list">
-                        <li><A href="/">"Home"</A></li>
+                        <li><A href=routes::HOME>"Home"</A></li>
                         <Transition>{account_links}</Transition>
                     </ul>
                 </nav>

@@ -1,4 +1,5 @@
-//! Who is signed in, fetched once per navigation and shared with every page.
+//! Who is signed in, as the pages see it: one `me()` resource per navigation, shared through
+//! context. The only UI module besides the pages that asks the server for data.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;

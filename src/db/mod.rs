@@ -1,10 +1,26 @@
-//! Connecting to MongoDB and asking whether it answers.
+//! MongoDB access shared by every server-side module: connecting, the one error type of all
+//! data access, and the indexes of every collection.
+#![deny(missing_docs)]
+
+mod error;
+mod indexes;
 
 use std::time::{Duration, Instant};
 
+pub use error::{DbError, is_duplicate_key};
+pub use indexes::{IndexReport, ensure_indexes};
 use mongodb::{Client, Database, bson::doc, options::ClientOptions};
 
 use crate::config::Config;
+
+/// The collection that holds one document per session (DESIGN.md §3).
+pub const SESSIONS: &str = "sessions";
+/// The collection that holds one document per account.
+pub const USERS: &str = "users";
+/// The collection that holds what happened to each account.
+pub const SECURITY_EVENTS: &str = "security_events";
+/// The collection that holds the failed-sign-in counters.
+pub const LOGIN_THROTTLE: &str = "login_throttle";
 
 /// Why the server could not start talking to MongoDB.
 #[derive(Debug, thiserror::Error)]

@@ -1,38 +1,39 @@
-//! The one error type of the store.
+//! The one error type of all data access: sessions, accounts, events and throttle counters.
 
 use mongodb::error::{ErrorKind, WriteFailure};
 
-/// What can go wrong when talking to the session store.
+/// What can go wrong when talking to MongoDB, whatever the collection.
 ///
 /// "Not found" is never an error: operations that may find nothing say so in their result
-/// (`false`, `0`, `None`), so callers can tell a missing session from a missing database.
+/// (`false`, `0`, `None`), so callers can tell a missing document from a missing database.
+/// The `api` layer turns these into the HTTP-facing [`AppError`](crate::error::AppError).
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum DbError {
     /// MongoDB could not be reached within the server-selection timeout, or the connection broke.
-    #[error("the session database is unavailable: {0}")]
+    #[error("the database is unavailable: {0}")]
     Unavailable(String),
-    /// The delete was sent, but a session document was still there afterwards.
-    #[error("the session database did not confirm that the session was removed")]
+    /// A delete was sent, but the document was still there afterwards.
+    #[error("the database did not confirm that the document was removed")]
     NotConfirmed,
-    /// Session data could not be turned into BSON.
-    #[error("could not encode session data: {0}")]
+    /// A value could not be turned into BSON.
+    #[error("could not encode a document: {0}")]
     Encode(String),
     /// A stored document did not have the expected shape.
-    #[error("could not decode a stored session: {0}")]
+    #[error("could not decode a stored document: {0}")]
     Decode(String),
     /// MongoDB answered with an error other than unavailability.
-    #[error("the session database refused the operation: {0}")]
-    Database(String),
+    #[error("the database refused the operation: {0}")]
+    Refused(String),
 }
 
-impl StoreError {
+impl DbError {
     /// Whether the error means the database could not be reached (as opposed to refusing).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
     }
 }
 
-impl From<mongodb::error::Error> for StoreError {
+impl From<mongodb::error::Error> for DbError {
     fn from(err: mongodb::error::Error) -> Self {
         match err.kind.as_ref() {
             ErrorKind::ServerSelection { .. }
@@ -42,22 +43,22 @@ impl From<mongodb::error::Error> for StoreError {
             | ErrorKind::Shutdown => Self::Unavailable(err.to_string()),
             ErrorKind::BsonDeserialization(_) => Self::Decode(err.to_string()),
             ErrorKind::BsonSerialization(_) => Self::Encode(err.to_string()),
-            _ => Self::Database(err.to_string()),
+            _ => Self::Refused(err.to_string()),
         }
     }
 }
 
-impl From<StoreError> for tower_sessions::session_store::Error {
-    fn from(err: StoreError) -> Self {
+impl From<DbError> for tower_sessions::session_store::Error {
+    fn from(err: DbError) -> Self {
         match err {
-            StoreError::Encode(msg) => Self::Encode(msg),
-            StoreError::Decode(msg) => Self::Decode(msg),
+            DbError::Encode(msg) => Self::Encode(msg),
+            DbError::Decode(msg) => Self::Decode(msg),
             other => Self::Backend(other.to_string()),
         }
     }
 }
 
-/// Whether `err` is MongoDB's duplicate-key error (E11000).
+/// Whether `err` is MongoDB's duplicate-key error (E11000): a write collided with a unique index.
 pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
     matches!(
         err.kind.as_ref(),

@@ -1,31 +1,34 @@
-//! The HTTP router: routes first, then layers, outermost last.
+//! The HTTP router and its middleware: routes first, then layers, outermost last.
+#![deny(missing_docs)]
 
-use axum::{
-    Json, Router,
-    extract::State,
-    http::{HeaderValue, StatusCode, header},
-    middleware,
-    response::{IntoResponse, Response},
-    routing::get,
-};
+mod api_guard;
+mod headers;
+
+use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde_json::json;
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::trace::TraceLayer;
 
+pub use self::api_guard::MAX_BODY_BYTES;
 use crate::{
     app::{App, shell},
-    auth::{MAX_BODY_BYTES, guard_api},
     cookie::session_layer,
-    database,
+    db,
     state::AppState,
 };
 
+/// The path prefix under which server functions live (Leptos' default, `/api`).
+const API_PREFIX: &str = "/api/";
+
 /// The whole application: pages, server functions under `/api`, static files, `/healthz`.
 ///
-/// Layers, from the inside out: `no-store` on HTML pages, the API guard (POST only, same origin, no-store), the
-/// request-body limit, the session cookie, tracing. The guard sits inside the session layer
-/// so a refused request never loads or saves a session.
+/// Layers, from the inside out:
+/// 1. the API guard: POST only, same origin, bounded body (`api_guard`);
+/// 2. the session cookie (tower-sessions); the guard sits inside it, so a refused request
+///    never loads or saves a session;
+/// 3. `Cache-Control: no-store` on pages and API answers (`headers`);
+/// 4. tracing, outermost, so every answer is logged.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
@@ -40,32 +43,16 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::map_response(no_store_pages))
-        .layer(middleware::from_fn(guard_api))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(api_guard::guard_api))
         .layer(session_layer(&state.config, state.store.clone()))
+        .layer(middleware::from_fn(headers::no_store))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Marks every HTML page `Cache-Control: no-store`: pages show account data, and a page kept in
-/// the browser's cache would still show it after logout (the Back button). Static files keep
-/// their caching.
-async fn no_store_pages(mut response: Response) -> Response {
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if is_html {
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
-}
-
 /// `200 {"mongodb":"ok"}` when MongoDB answers a ping, `503` with the reason otherwise.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match database::ping(&state.db).await {
+    match db::ping(&state.db).await {
         Ok(_) => (StatusCode::OK, Json(json!({ "mongodb": "ok" }))),
         Err(err) => {
             tracing::warn!(%err, "health check: MongoDB did not answer");

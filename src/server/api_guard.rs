@@ -1,5 +1,5 @@
 //! The gate in front of the server functions: POST only, same origin (OWASP ASVS 4.2.2),
-//! bounded bodies, never cached.
+//! bounded bodies.
 
 use axum::{
     body::Body,
@@ -9,10 +9,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use super::API_PREFIX;
 use crate::error::AppError;
-
-/// The path prefix under which server functions live.
-const API_PREFIX: &str = "/api/";
 
 /// Largest request body accepted; every form and API call fits in a fraction of it.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -24,8 +22,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// not browsers and cannot carry a victim's cookie cross-site, so they pass.
 ///
 /// A body over [`MAX_BODY_BYTES`] is refused with 413, whether or not it declared its length.
-///
-/// Every API answer is marked `Cache-Control: no-store`: they all describe one user's account.
+/// This is the only body limit: pages and static files are `GET`s whose bodies nothing reads.
 pub async fn guard_api(request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with(API_PREFIX) {
         return next.run(request).await;
@@ -43,11 +40,7 @@ pub async fn guard_api(request: Request, next: Next) -> Response {
         let error = AppError::BadInput(format!("The request is larger than {} KiB.", MAX_BODY_BYTES / 1024));
         return json_error(StatusCode::PAYLOAD_TOO_LARGE, &error);
     };
-    let mut response = next.run(Request::from_parts(parts, Body::from(body))).await;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    response
+    next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
 fn json_error(status: StatusCode, error: &AppError) -> Response {
