@@ -19,6 +19,8 @@ export PATH="$ROOT/scripts/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export LEPTOS_OUTPUT_NAME="sessionguard"
 unset RUSTFLAGS
 cargo_test_env() { RUSTFLAGS="--cfg erase_components" "$@"; }
+# The features the tests and benches build with: the server, plus its test doubles.
+TEST_FEATURES="ssr,test-util"
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 note() { printf '    %s\n' "$*"; }

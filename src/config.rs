@@ -165,15 +165,9 @@ impl Config {
     ///
     /// # Errors
     /// A [`ConfigError`] naming the file, key or variable that is wrong.
-    pub fn from_sources(
-        file: Option<(&std::path::Path, &str)>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_sources(file: Option<(&std::path::Path, &str)>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let file: FileConfig = match file {
-            Some((path, text)) => toml::from_str(text).map_err(|e| ConfigError::Parse {
-                path: path.to_owned(),
-                message: e.to_string(),
-            })?,
+            Some((path, text)) => toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?,
             None => FileConfig::default(),
         };
         let env = Env(&env);
@@ -191,7 +185,10 @@ impl Config {
                 .parse("MONGODB_TIMEOUT_MS", "milliseconds")?
                 .or(file.mongodb.server_selection_timeout_ms)
                 .map_or(default.server_selection_timeout, Duration::from_millis),
-            cookie_secure: env.parse("COOKIE_SECURE", "true or false")?.or(file.session.cookie_secure).unwrap_or(default.cookie_secure || production),
+            cookie_secure: env
+                .parse("COOKIE_SECURE", "true or false")?
+                .or(file.session.cookie_secure)
+                .unwrap_or(default.cookie_secure || production),
             idle_timeout: secs("IDLE_TIMEOUT_SECS", file.session.idle_timeout_secs, default.idle_timeout)?,
             absolute_timeout: secs("ABSOLUTE_TIMEOUT_SECS", file.session.absolute_timeout_secs, default.absolute_timeout)?,
             touch_interval: secs("TOUCH_INTERVAL_SECS", file.session.touch_interval_secs, default.touch_interval)?,
@@ -232,15 +229,7 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
     }
 
     fn parse<T: std::str::FromStr>(&self, name: &'static str, expected: &'static str) -> Result<Option<T>, ConfigError> {
-        self.get(name)
-            .map(|value| {
-                value.trim().parse().map_err(|_| ConfigError::Env {
-                    name,
-                    value: value.clone(),
-                    expected,
-                })
-            })
-            .transpose()
+        self.get(name).map(|value| value.trim().parse().map_err(|_| ConfigError::Env { name, value: value.clone(), expected })).transpose()
     }
 }
 

@@ -56,8 +56,7 @@ impl AppError {
     /// The message for a database that cannot be reached.
     pub const DATABASE_UNAVAILABLE: &'static str = "The database is not answering right now. Please try again in a moment.";
     /// The message for a sign-out the database could not confirm.
-    pub const SIGN_OUT_UNCONFIRMED: &'static str =
-        "We could not confirm you were signed out on the server. Please try again.";
+    pub const SIGN_OUT_UNCONFIRMED: &'static str = "We could not confirm you were signed out on the server. Please try again.";
 
     /// An invalid value in the form field `field`.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
@@ -158,7 +157,6 @@ mod ssr {
     use leptos_axum::ResponseOptions;
 
     use super::AppError;
-    use crate::{auth::HashingFailed, db::DbError};
 
     /// Whether the current request is a browser form submission without JavaScript, which
     /// expects a redirect rather than a JSON answer.
@@ -178,34 +176,6 @@ mod ssr {
             if let AppError::Throttled { retry_after_secs } = error {
                 response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
-        }
-    }
-
-    /// The `api` edge: a database failure becomes 503 when the database is away or could not
-    /// confirm, 500 (detail logged, not shown) otherwise.
-    impl From<DbError> for AppError {
-        fn from(err: DbError) -> Self {
-            match err {
-                DbError::Unavailable(_) => {
-                    tracing::warn!(%err, "database unavailable");
-                    Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
-                }
-                DbError::NotConfirmed => {
-                    tracing::error!(%err, "database did not confirm a deletion");
-                    Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
-                }
-                DbError::Encode(_) | DbError::Decode(_) | DbError::Refused(_) => {
-                    tracing::error!(%err, "database error");
-                    Self::Internal
-                }
-            }
-        }
-    }
-
-    impl From<HashingFailed> for AppError {
-        fn from(err: HashingFailed) -> Self {
-            tracing::error!(%err, "password hashing failed");
-            Self::Internal
         }
     }
 }

@@ -22,9 +22,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,mongodb=warn")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,mongodb=warn")))
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
@@ -66,9 +64,8 @@ async fn serve() -> Result<(), String> {
     let state = AppState::new(leptos_options, config, db, Arc::new(SystemClock));
     spawn_expired_sweeper(state.store.clone(), state.config.sweep_interval);
     let addr = state.config.site_addr;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr} (set SITE_ADDR to a free address): {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (set SITE_ADDR to a free address): {e}"))?;
     tracing::info!("listening on http://{addr}");
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

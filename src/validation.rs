@@ -64,10 +64,8 @@ pub fn validate_password(password: &str) -> Result<(), String> {
 pub fn safe_next(next: Option<&str>) -> &str {
     const DEFAULT: &str = crate::routes::SECURITY;
     let Some(next) = next else { return DEFAULT };
-    let local = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.chars().any(|c| c.is_control() || c == '\\');
+    let local =
+        next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.chars().any(|c| c.is_control() || c == '\\');
     if local { next } else { DEFAULT }
 }
 

@@ -1,11 +1,18 @@
 //! The server functions through the real router, in process, against the test MongoDB.
 //! Every test checks the documents in MongoDB afterwards.
 
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Router, body::Body, http::{Request, StatusCode}};
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode},
+};
 use common::http::{Answer, Device};
 use futures_util::TryStreamExt;
 use mongodb::bson::{Document, doc};
@@ -73,7 +80,12 @@ impl World {
 }
 
 fn handles(answer: &Answer) -> Vec<(String, bool)> {
-    answer.json["sessions"].as_array().unwrap().iter().map(|r| (r["handle"].as_str().unwrap().to_owned(), r["current"].as_bool().unwrap())).collect()
+    answer.json["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["handle"].as_str().unwrap().to_owned(), r["current"].as_bool().unwrap()))
+        .collect()
 }
 
 #[tokio::test]
@@ -322,7 +334,9 @@ async fn server_functions_are_post_only_and_bound_their_input() {
 async fn malformed_and_forged_cookies_are_just_signed_out() {
     let w = World::new().await;
     let mut device = w.registered("alice@example.com").await;
-    for forged in ["sessionguard=not-base64!!", "sessionguard=", "sessionguard=AAAAAAAAAAAAAAAAAAAAAA", &format!("sessionguard={}", "A".repeat(4000))] {
+    for forged in
+        ["sessionguard=not-base64!!", "sessionguard=", "sessionguard=AAAAAAAAAAAAAAAAAAAAAA", &format!("sessionguard={}", "A".repeat(4000))]
+    {
         device.cookie = Some(forged.to_owned());
         let answer = device.call("list_sessions", &[]).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{forged}");
@@ -395,6 +409,12 @@ async fn a_secure_deployment_sets_a_host_prefixed_secure_cookie() {
         assert!(cookie.contains(attribute), "{attribute} missing from {cookie}");
     }
     assert!(!cookie.contains("Domain"), "__Host- cookies carry no Domain: {cookie}");
+
+    let answer = device.call("logout", &[]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.removes_cookie(), "logout removes the __Host- cookie: {:?}", answer.set_cookies());
+    assert!(device.cookie.is_none());
+    assert_eq!(db.collection::<Document>("sessions").count_documents(doc! {}).await.unwrap(), 0);
 }
 
 #[tokio::test]

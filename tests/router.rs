@@ -1,5 +1,8 @@
 //! The router in process: `/healthz` and page headers.
 
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -10,10 +13,7 @@ use sessionguard::server::router;
 use tower::ServiceExt;
 
 async fn get_healthz(state: sessionguard::state::AppState) -> (u16, serde_json::Value) {
-    let response = router(state)
-        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let response = router(state).oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
     let status = response.status().as_u16();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&body).unwrap())

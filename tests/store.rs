@@ -1,6 +1,9 @@
 //! The MongoDB session store and the shared registry, against the test MongoDB server.
 //! Every test looks at the `sessions` documents afterwards.
 
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::{collections::HashMap, sync::Arc, time::Duration as StdDuration};
@@ -231,8 +234,8 @@ async fn the_absolute_lifetime_ends_even_an_active_session() {
     f.clock.advance(Duration::minutes(10));
     assert!(f.store.load(&record.id).await.unwrap().is_none(), "60 minutes after login it is over");
     let document = f.sessions().find_one(doc! {}).await.unwrap().unwrap();
-    let lifetime = document.get_datetime("expires_at").unwrap().timestamp_millis()
-        - document.get_datetime("created_at").unwrap().timestamp_millis();
+    let lifetime =
+        document.get_datetime("expires_at").unwrap().timestamp_millis() - document.get_datetime("created_at").unwrap().timestamp_millis();
     assert_eq!(lifetime, 3600 * 1000, "touches never push expires_at past the absolute lifetime");
 }
 

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { closeDatabase, createAccount, DEVICES, LoginPage, sessionsOf, signedInDevice, uniqueEmail } from "./fixtures";
+import { closeDatabase, createAccount, DEVICES, LoginPage, PASSWORD, sessionsOf, signedInDevice, uniqueEmail } from "./fixtures";
 
 test.afterAll(closeDatabase);
 
@@ -62,4 +62,38 @@ test("without JavaScript: a field error is shown next to its field", async ({ br
   await expect(password).toHaveAttribute("aria-invalid", "true");
   await expect(page.locator("#field-password-error")).toHaveText("Use at least 8 characters for your password.");
   await context.close();
+});
+
+test("without JavaScript: a failed sign-in or registration keeps the email, never the password", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+
+  const login = new LoginPage(page, false);
+  await login.goto("?next=/account/security");
+  await login.signIn(email, "not the password");
+  await expect(login.notice()).toHaveText("That email and password do not match an account.");
+  await expect(page.getByLabel("Email")).toHaveValue(email);
+  await expect(page.getByLabel("Password")).toHaveValue("");
+  expect(page.url()).not.toContain("not%20the%20password");
+  expect(page.url()).not.toContain("not+the+password");
+  // The next path survives the round trip, so signing in now still lands where it should.
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/account\/security/);
+  expect(await sessionsOf(email)).toHaveLength(2);
+  await context.close();
+
+  const fresh = await browser.newContext({ javaScriptEnabled: false });
+  const register = await fresh.newPage();
+  const newEmail = uniqueEmail();
+  await register.goto("/register");
+  await register.getByLabel("Email").fill(newEmail);
+  await register.getByLabel("Password").fill("short77");
+  await register.getByRole("button", { name: "Create account" }).click();
+  await expect(register.locator("#field-password-error")).toHaveText("Use at least 8 characters for your password.");
+  await expect(register.getByLabel("Email")).toHaveValue(newEmail);
+  await expect(register.getByLabel("Password")).toHaveValue("");
+  await fresh.close();
 });

@@ -2,6 +2,7 @@ import { expect, test } from "@playwright/test";
 import {
   closeDatabase,
   createAccount,
+  database,
   DEVICES,
   LoginPage,
   newDevice,
@@ -144,4 +145,25 @@ test("the sign-in page only follows local next paths", async ({ browser }) => {
   await login.signIn(email);
   await page.waitForURL(onSecurityPage);
   await context.close();
+});
+
+test("recent activity says how long ago each event was, measured from now", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const device = await signedInDevice(browser, "laptop", email);
+  // Move the account's whole history three hours into the past: the newest event is then
+  // three hours old too, and must say so.
+  const db = await database();
+  const user = await db.collection("users").findOne({ email });
+  const events = db.collection("security_events");
+  const threeHoursAgo = new Date(Date.now() - 3 * 3600 * 1000);
+  await events.updateMany({ user_id: user!._id.toHexString() }, { $set: { at: threeHoursAgo } });
+
+  await device.page.reload();
+  const rows = device.page.getByTestId("security-events").locator("li");
+  await expect(rows).toHaveCount(2);
+  await expect(rows.first()).toContainText("Signed in");
+  await expect(rows.first()).toContainText("(3 hours ago)");
+  await expect(rows.nth(1)).toContainText("(3 hours ago)");
+  await device.context.close();
 });

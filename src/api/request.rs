@@ -5,7 +5,7 @@ use leptos::server_fn::error::ServerFnUrlError;
 use tower_sessions::{Session, cookie::Cookie, session::Id};
 
 use crate::{
-    auth::{ClientInfo, User},
+    auth::{ClientInfo, HashingFailed, User},
     clock::unix_millis,
     cookie::cookie_name,
     db::DbError,
@@ -125,8 +125,11 @@ impl RequestContext {
             && is_plain_form_post()
             && let Ok(mut back) = url::Url::parse(referer)
         {
-            let kept: Vec<(String, String)> =
-                back.query_pairs().filter(|(key, _)| !matches!(key.as_ref(), "email" | "__path" | "__err")).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            let kept: Vec<(String, String)> = back
+                .query_pairs()
+                .filter(|(key, _)| !matches!(key.as_ref(), "email" | "__path" | "__err"))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
             back.query_pairs_mut().clear().extend_pairs(kept).append_pair("email", email);
             if let Ok(url) = ServerFnUrlError::new(server_fn_path, error.clone()).to_url(back.as_str()) {
                 leptos_axum::redirect(url.as_str());
@@ -161,4 +164,32 @@ fn has_cookie(headers: &http::HeaderMap, name: &str) -> bool {
 pub fn unconfirmed(err: DbError) -> AppError {
     tracing::warn!(%err, "could not confirm that sessions ended");
     AppError::Unavailable(AppError::SIGN_OUT_UNCONFIRMED.into())
+}
+
+/// The `api` edge, where data-access errors become HTTP answers: 503 when the database is away
+/// or could not confirm, 500 otherwise (the detail goes to the log, never to the client).
+impl From<DbError> for AppError {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable(_) => {
+                tracing::warn!(%err, "database unavailable");
+                Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+            }
+            DbError::NotConfirmed => {
+                tracing::error!(%err, "database did not confirm a deletion");
+                Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+            }
+            DbError::Encode(_) | DbError::Decode(_) | DbError::Refused(_) => {
+                tracing::error!(%err, "database error");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<HashingFailed> for AppError {
+    fn from(err: HashingFailed) -> Self {
+        tracing::error!(%err, "password hashing failed");
+        Self::Internal
+    }
 }

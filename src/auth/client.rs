@@ -29,10 +29,7 @@ impl ClientInfo {
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect())
             .unwrap_or_default();
-        Self {
-            ip: forwarded_ip.or(socket_ip).unwrap_or_else(|| "unknown".into()),
-            user_agent,
-        }
+        Self { ip: forwarded_ip.or(socket_ip).unwrap_or_else(|| "unknown".into()), user_agent }
     }
 }
 

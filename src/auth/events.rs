@@ -45,7 +45,14 @@ impl SecurityEvents {
     /// Records that `kind` happened to `user_id`, from `client`, involving the session `handle`.
     ///
     /// A failure is logged and swallowed: losing an audit line must not undo a sign-out.
-    pub async fn record(&self, user_id: &str, kind: SecurityEventKind, client: &ClientInfo, session_handle: Option<String>, sessions_ended: Option<u64>) {
+    pub async fn record(
+        &self,
+        user_id: &str,
+        kind: SecurityEventKind,
+        client: &ClientInfo,
+        session_handle: Option<String>,
+        sessions_ended: Option<u64>,
+    ) {
         let event = EventDocument {
             user_id: user_id.to_owned(),
             kind,

@@ -55,7 +55,10 @@ static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
 pub async fn hash_password(password: String) -> Result<PasswordHashString, HashingFailed> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        hasher().hash_password(password.as_bytes(), &salt).map(|h| PasswordHashString(h.to_string())).map_err(|e| HashingFailed(e.to_string()))
+        hasher()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| PasswordHashString(h.to_string()))
+            .map_err(|e| HashingFailed(e.to_string()))
     })
     .await
     .map_err(|e| HashingFailed(e.to_string()))?

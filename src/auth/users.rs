@@ -99,8 +99,10 @@ impl Users {
             return Ok(false);
         };
         let now = DateTime::from_time_0_3(self.clock.now());
-        let result =
-            self.users.update_one(doc! { "_id": id }, doc! { "$set": { "password_hash": hash.as_str(), "password_changed_at": now } }).await?;
+        let result = self
+            .users
+            .update_one(doc! { "_id": id }, doc! { "$set": { "password_hash": hash.as_str(), "password_changed_at": now } })
+            .await?;
         Ok(result.matched_count == 1)
     }
 }

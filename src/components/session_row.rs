@@ -15,11 +15,7 @@ use crate::{
 #[component]
 pub fn SessionRowView(row: SessionRow, now_ms: i64, revoke: ServerAction<RevokeSession>) -> impl IntoView {
     let button_label = if row.current { "Log out" } else { "Revoke" };
-    let aria_label = if row.current {
-        "Log out of this device".to_owned()
-    } else {
-        format!("Revoke the session on {}", row.device)
-    };
+    let aria_label = if row.current { "Log out of this device".to_owned() } else { format!("Revoke the session on {}", row.device) };
     let pending = revoke.pending();
     view! {
         <li class="session-row" data-testid="session-row" data-current=row.current.to_string()>

@@ -12,12 +12,7 @@ use leptos_router::{
     hooks::{use_navigate, use_query_map},
 };
 
-use crate::{
-    components::notice_banner::Tone,
-    current_user::use_current_user,
-    error::AppError,
-    notice::Notice,
-};
+use crate::{components::notice_banner::Tone, current_user::use_current_user, error::AppError, notice::Notice};
 
 /// The notice carried in the page's URL (`?notice=…&count=…`), if any.
 fn query_notice() -> Memo<Option<Notice>> {
@@ -42,9 +37,8 @@ fn leave_when_signed_in<T: 'static>(
         }
     });
     let user = use_current_user();
-    let redirect = move || {
-        Suspend::new(async move { matches!(user.0.await, Ok(Some(_))).then(|| view! { <Redirect path=target.get_untracked()/> }) })
-    };
+    let redirect =
+        move || Suspend::new(async move { matches!(user.0.await, Ok(Some(_))).then(|| view! { <Redirect path=target.get_untracked()/> }) });
     view! { <Transition>{redirect}</Transition> }
 }
 

@@ -53,7 +53,12 @@ pub fn SecurityPage() -> impl IntoView {
     let confirming = Memo::new(move |_| query.read().get("confirm").as_deref() == Some("everywhere"));
     let notice = query_notice();
     let message = Signal::derive(move || {
-        let errors = [action_error(&revoke.value()), action_error(&others.value()), action_error(&everywhere.value()), action_error(&change.value())];
+        let errors = [
+            action_error(&revoke.value()),
+            action_error(&others.value()),
+            action_error(&everywhere.value()),
+            action_error(&change.value()),
+        ];
         page_message(&errors, notice.get())
     });
 

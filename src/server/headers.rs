@@ -15,8 +15,7 @@ use super::API_PREFIX;
 pub async fn no_store(request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with(API_PREFIX);
     let mut response = next.run(request).await;
-    let is_html =
-        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    let is_html = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     if is_api || is_html {
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

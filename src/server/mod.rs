@@ -58,7 +58,9 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             tracing::warn!(%err, "health check: MongoDB did not answer");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "mongodb": "unavailable", "error": "MongoDB did not answer a ping; check MONGODB_URI and that the server is running." })),
+                Json(
+                    json!({ "mongodb": "unavailable", "error": "MongoDB did not answer a ping; check MONGODB_URI and that the server is running." }),
+                ),
             )
         }
     }

@@ -23,17 +23,9 @@ impl ExpiryPolicy {
     /// A policy with the given idle timeout, absolute lifetime and touch interval.
     ///
     /// Durations beyond what a timestamp can hold are clamped, never wrapped.
-    pub fn new(
-        idle_timeout: StdDuration,
-        absolute_lifetime: StdDuration,
-        touch_interval: StdDuration,
-    ) -> Self {
+    pub fn new(idle_timeout: StdDuration, absolute_lifetime: StdDuration, touch_interval: StdDuration) -> Self {
         let convert = |d: StdDuration| Duration::try_from(d).unwrap_or(Duration::MAX);
-        Self {
-            idle_timeout: convert(idle_timeout),
-            absolute_lifetime: convert(absolute_lifetime),
-            touch_interval: convert(touch_interval),
-        }
+        Self { idle_timeout: convert(idle_timeout), absolute_lifetime: convert(absolute_lifetime), touch_interval: convert(touch_interval) }
     }
 
     /// How long a session may go unused.
@@ -62,7 +54,13 @@ impl ExpiryPolicy {
 
     /// Whether a stored session is live at `now`: before its stored deadline `expires_at`, and
     /// valid under this policy. The one expiry check every read of a session goes through.
-    pub fn is_live(&self, created_at: OffsetDateTime, last_seen_at: OffsetDateTime, expires_at: OffsetDateTime, now: OffsetDateTime) -> bool {
+    pub fn is_live(
+        &self,
+        created_at: OffsetDateTime,
+        last_seen_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> bool {
         now < expires_at && self.is_valid(created_at, last_seen_at, now)
     }
 
@@ -79,11 +77,7 @@ mod tests {
     use super::*;
 
     fn policy() -> ExpiryPolicy {
-        ExpiryPolicy::new(
-            StdDuration::from_secs(30 * 60),
-            StdDuration::from_secs(12 * 3600),
-            StdDuration::from_secs(60),
-        )
+        ExpiryPolicy::new(StdDuration::from_secs(30 * 60), StdDuration::from_secs(12 * 3600), StdDuration::from_secs(60))
     }
 
     #[test]

@@ -102,10 +102,7 @@ impl SessionRegistry {
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn revoke(&self, user_id: &str, handle: &str) -> Result<bool, DbError> {
-        let result = self
-            .sessions
-            .delete_one(doc! { "handle": handle, "user_id": user_id })
-            .await?;
+        let result = self.sessions.delete_one(doc! { "handle": handle, "user_id": user_id }).await?;
         Ok(result.deleted_count == 1)
     }
 

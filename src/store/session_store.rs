@@ -67,10 +67,7 @@ impl MongoSessionStore {
         let lifetime_ms = i64::try_from(lifetime_ms).unwrap_or(i64::MAX);
         let mut set = extra;
         set.insert("last_seen_at", DateTime::from_time_0_3(now));
-        set.insert(
-            "expires_at",
-            doc! { "$min": [idle_deadline, { "$add": ["$created_at", lifetime_ms] }] },
-        );
+        set.insert("expires_at", doc! { "$min": [idle_deadline, { "$add": ["$created_at", lifetime_ms] }] });
         vec![doc! { "$set": set }]
     }
 
@@ -109,10 +106,7 @@ impl SessionStore for MongoSessionStore {
         extra.insert("user_id", doc! { "$literal": optional(fields.user_id) });
         extra.insert("user_agent", doc! { "$literal": optional(fields.user_agent) });
         extra.insert("ip", doc! { "$literal": optional(fields.ip) });
-        self.sessions
-            .update_one(Self::live_filter(&record.id, now), self.touch_update(now, extra))
-            .await
-            .map_err(DbError::from)?;
+        self.sessions.update_one(Self::live_filter(&record.id, now), self.touch_update(now, extra)).await.map_err(DbError::from)?;
         Ok(())
     }
 
@@ -144,10 +138,7 @@ impl SessionStore for MongoSessionStore {
 impl ExpiredDeletion for MongoSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         let now = DateTime::from_time_0_3(self.clock.now());
-        self.sessions
-            .delete_many(doc! { "expires_at": { "$lte": now } })
-            .await
-            .map_err(DbError::from)?;
+        self.sessions.delete_many(doc! { "expires_at": { "$lte": now } }).await.map_err(DbError::from)?;
         Ok(())
     }
 }

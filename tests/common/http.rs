@@ -25,11 +25,7 @@ pub struct Answer {
 impl Answer {
     /// The `Set-Cookie` headers of this answer.
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect()
+        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect()
     }
 
     /// Whether this answer told the browser to delete the session cookie, under either name.
@@ -69,11 +65,7 @@ impl Device {
 
     /// POSTs a form with the given extra headers (and no default Origin).
     pub async fn call_with(&mut self, endpoint: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Answer {
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
         let mut request = Request::post(format!("/api/{endpoint}"))
             .header(header::HOST, HOST)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
