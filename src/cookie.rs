@@ -1,6 +1,16 @@
 //! The session cookie: its name and attributes, defined once (OWASP ASVS 3.4.1–3.4.5).
 
-use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use std::sync::Arc;
+
+use axum::{
+    extract::State,
+    http::{HeaderValue, header},
+    response::Response,
+};
+use tower_sessions::{
+    Expiry, SessionManagerLayer,
+    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
+};
 
 use crate::{config::Config, store::MongoSessionStore};
 
@@ -28,4 +38,40 @@ pub fn session_layer(config: &Config, store: MongoSessionStore) -> SessionManage
         .with_path("/")
         .with_secure(config.cookie_secure)
         .with_expiry(Expiry::OnSessionEnd)
+}
+
+/// Gives the session layer's removal cookie every attribute of the session cookie.
+///
+/// tower-sessions builds the removal `Set-Cookie` from the request's cookie and the path only,
+/// so it lacks `Secure`. Browsers refuse any `__Host-` cookie without `Secure`, the removal
+/// included, so in a secure deployment the cookie would survive logout. This rewrites that
+/// one header to `<name>=; Max-Age=0; Expires=<past>; Path=/; HttpOnly; SameSite=Lax[; Secure]`.
+pub async fn complete_removal_cookie(State(config): State<Arc<Config>>, mut response: Response) -> Response {
+    let name = cookie_name(&config);
+    let headers = response.headers_mut();
+    let set_cookies: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().cloned().collect();
+    let removes_session = |value: &HeaderValue| {
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| Cookie::parse(v).ok())
+            .is_some_and(|c| c.name() == name && c.max_age() == Some(CookieDuration::ZERO))
+    };
+    if !set_cookies.iter().any(removes_session) {
+        return response;
+    }
+    headers.remove(header::SET_COOKIE);
+    for value in set_cookies {
+        if removes_session(&value) {
+            let mut removal =
+                Cookie::build((name, "")).path("/").http_only(true).same_site(SameSite::Lax).secure(config.cookie_secure).build();
+            removal.make_removal();
+            if let Ok(value) = HeaderValue::from_str(&removal.to_string()) {
+                headers.append(header::SET_COOKIE, value);
+            }
+        } else {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
 }

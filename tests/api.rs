@@ -413,6 +413,11 @@ async fn a_secure_deployment_sets_a_host_prefixed_secure_cookie() {
     let answer = device.call("logout", &[]).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert!(answer.removes_cookie(), "logout removes the __Host- cookie: {:?}", answer.set_cookies());
+    let removal = answer.set_cookies().into_iter().find(|c| c.starts_with("__Host-sessionguard=;")).unwrap();
+    // A browser ignores a __Host- Set-Cookie without Secure, a removal included.
+    for attribute in ["Secure", "Path=/", "Max-Age=0", "HttpOnly", "SameSite=Lax"] {
+        assert!(removal.contains(attribute), "{attribute} missing from the removal cookie {removal}");
+    }
     assert!(device.cookie.is_none());
     assert_eq!(db.collection::<Document>("sessions").count_documents(doc! {}).await.unwrap(), 0);
 }

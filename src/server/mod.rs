@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 pub use self::api_guard::MAX_BODY_BYTES;
 use crate::{
     app::{App, shell},
-    cookie::session_layer,
+    cookie::{complete_removal_cookie, session_layer},
     db,
     state::AppState,
 };
@@ -27,8 +27,9 @@ const API_PREFIX: &str = "/api/";
 /// 1. the API guard: POST only, same origin, bounded body (`api_guard`);
 /// 2. the session cookie (tower-sessions); the guard sits inside it, so a refused request
 ///    never loads or saves a session;
-/// 3. `Cache-Control: no-store` on pages and API answers (`headers`);
-/// 4. tracing, outermost, so every answer is logged.
+/// 3. the complete removal cookie, so a `__Host-` cookie really goes at logout (`cookie`);
+/// 4. `Cache-Control: no-store` on pages and API answers (`headers`);
+/// 5. tracing, outermost, so every answer is logged.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(api_guard::guard_api))
         .layer(session_layer(&state.config, state.store.clone()))
+        .layer(middleware::map_response_with_state(state.config.clone(), complete_removal_cookie))
         .layer(middleware::from_fn(headers::no_store))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
