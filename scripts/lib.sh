@@ -43,11 +43,13 @@ wait_for_port() {
   fail "$name did not start listening on port $port within ${seconds}s"
 }
 
-# start_mongodb PORT STORAGE LOGFILE: starts SecantusDB in the background and sets MONGODB_PID.
+# start_mongodb PORT STORAGE LOGFILE [EXTRA FLAGS...]: starts SecantusDB in the background and
+# sets MONGODB_PID. scripts/test passes --enable-test-commands, for the fail-point tests.
 start_mongodb() {
   local port=$1 storage=$2 log=$3
+  shift 3
   [[ -x "$DB_VENV/bin/secantusd-py" ]] || fail "SecantusDB is not installed; run scripts/setup"
-  "$DB_VENV/bin/secantusd-py" --standalone --host 127.0.0.1 --port "$port" --storage-path "$storage" >"$log" 2>&1 &
+  "$DB_VENV/bin/secantusd-py" --standalone --host 127.0.0.1 --port "$port" --storage-path "$storage" "$@" >"$log" 2>&1 &
   MONGODB_PID=$!
   wait_for_port "$port" 60 "SecantusDB (log: $log)"
 }

@@ -12,8 +12,17 @@ pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
 pub struct Config {
     /// Address the HTTP server listens on (`SITE_ADDR`).
     pub site_addr: SocketAddr,
+    /// The origin browsers use to reach the site, `scheme://host[:port]` (`PUBLIC_ORIGIN`).
+    /// State-changing API calls must come from exactly this origin.
+    pub public_origin: String,
     /// Whether `X-Forwarded-For` names the client (`TRUST_PROXY`).
     pub trust_proxy: bool,
+    /// How many proxies of ours append to `X-Forwarded-For`: the client is the entry this many
+    /// places from the right (`TRUST_PROXY_HOPS`).
+    pub trust_proxy_hops: usize,
+    /// How many passwords may be hashed or verified at once (`HASH_CONCURRENCY`); each takes
+    /// 19 MiB and one core for about a tenth of a second.
+    pub hash_concurrency: usize,
     /// MongoDB connection string (`MONGODB_URI`).
     pub mongodb_uri: String,
     /// MongoDB database name (`MONGODB_DB`).
@@ -30,36 +39,61 @@ pub struct Config {
     pub touch_interval: Duration,
     /// Period of the expired-session sweep (`SWEEP_INTERVAL_SECS`).
     pub sweep_interval: Duration,
-    /// Failed sign-ins allowed per account per window (`LOGIN_MAX_FAILURES_PER_ACCOUNT`).
+    /// Live sessions one user may have; a sign-in beyond it ends the oldest (`MAX_SESSIONS_PER_USER`).
+    pub max_sessions_per_user: u32,
+    /// Failed sign-ins allowed per account from one client address per window
+    /// (`LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP`).
+    pub max_failures_per_account_and_ip: u32,
+    /// Failed sign-ins allowed per account from all addresses together per window
+    /// (`LOGIN_MAX_FAILURES_PER_ACCOUNT`).
     pub max_failures_per_account: u32,
-    /// Failed sign-ins allowed per client address per window (`LOGIN_MAX_FAILURES_PER_IP`).
+    /// Failed sign-ins allowed per client address, whatever the account, per window (`LOGIN_MAX_FAILURES_PER_IP`).
     pub max_failures_per_ip: u32,
     /// Throttling window (`LOGIN_THROTTLE_WINDOW_SECS`).
     pub throttle_window: Duration,
+    /// Accounts one client address may create per registration window (`REGISTER_MAX_PER_IP`).
+    pub max_registrations_per_ip: u32,
+    /// The registration window (`REGISTER_WINDOW_SECS`).
+    pub registration_window: Duration,
 }
 
 impl Default for Config {
     /// The defaults, here and nowhere else: what runs when neither `Leptos.toml` nor the
-    /// environment says otherwise. 30 minutes idle, 12 hours absolute, a touch at most once a
-    /// minute, a sweep every 5 minutes, and 5 failed sign-ins per account or 20 per address
-    /// within 15 minutes. The cookie is plain unless `LEPTOS_ENV=PROD` or `COOKIE_SECURE` say otherwise.
+    /// environment says otherwise. A `Secure` `__Host-` cookie; 30 minutes idle, 12 hours
+    /// absolute, a touch at most once a minute, a sweep every 5 minutes, 100 sessions per user;
+    /// within 15 minutes 5 failed sign-ins per account and address, 100 per account, 20 per
+    /// address; 10 registrations per address per hour; one password hash per core at a time.
     fn default() -> Self {
+        let site_addr = SocketAddr::from(([127, 0, 0, 1], 3000));
         Self {
-            site_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_addr,
+            public_origin: derived_origin(true, site_addr),
             trust_proxy: false,
+            trust_proxy_hops: 1,
+            hash_concurrency: std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             mongodb_uri: "mongodb://127.0.0.1:27017".into(),
             mongodb_db: "sessionguard".into(),
             server_selection_timeout: Duration::from_millis(2000),
-            cookie_secure: false,
+            cookie_secure: true,
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(12 * 3600),
             touch_interval: Duration::from_secs(60),
             sweep_interval: Duration::from_secs(300),
-            max_failures_per_account: 5,
+            max_sessions_per_user: 100,
+            max_failures_per_account_and_ip: 5,
+            max_failures_per_account: 100,
             max_failures_per_ip: 20,
             throttle_window: Duration::from_secs(15 * 60),
+            max_registrations_per_ip: 10,
+            registration_window: Duration::from_secs(3600),
         }
     }
+}
+
+/// The origin a browser sees when no `PUBLIC_ORIGIN` is set: the listening address, over
+/// HTTPS when the cookie is secure.
+fn derived_origin(secure: bool, site_addr: SocketAddr) -> String {
+    format!("{}://{site_addr}", if secure { "https" } else { "http" })
 }
 
 /// Why the configuration could not be loaded. Each message names the file or variable to fix.
@@ -113,7 +147,10 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct ServerSection {
     site_addr: Option<SocketAddr>,
+    public_origin: Option<String>,
     trust_proxy: Option<bool>,
+    trust_proxy_hops: Option<usize>,
+    hash_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,14 +169,18 @@ struct SessionSection {
     absolute_timeout_secs: Option<u64>,
     touch_interval_secs: Option<u64>,
     sweep_interval_secs: Option<u64>,
+    max_sessions_per_user: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ThrottleSection {
+    max_failures_per_account_and_ip: Option<u32>,
     max_failures_per_account: Option<u32>,
     max_failures_per_ip: Option<u32>,
     window_secs: Option<u64>,
+    max_registrations_per_ip: Option<u32>,
+    registration_window_secs: Option<u64>,
 }
 
 impl Config {
@@ -171,53 +212,110 @@ impl Config {
             None => FileConfig::default(),
         };
         let env = Env(&env);
-        let production = env.get("LEPTOS_ENV").is_some_and(|v| v.eq_ignore_ascii_case("PROD"));
         let default = Self::default();
         let secs = |name: &'static str, from_file: Option<u64>, default: Duration| -> Result<Duration, ConfigError> {
             Ok(env.parse(name, "seconds")?.or(from_file).map_or(default, Duration::from_secs))
         };
+        let count = |name: &'static str, from_file: Option<u32>, default: u32| -> Result<u32, ConfigError> {
+            Ok(env.parse(name, "a whole number")?.or(from_file).unwrap_or(default))
+        };
+        let site_addr = env.parse("SITE_ADDR", "an address like 127.0.0.1:3000")?.or(file.server.site_addr).unwrap_or(default.site_addr);
+        let cookie_secure = env.parse("COOKIE_SECURE", "true or false")?.or(file.session.cookie_secure).unwrap_or(default.cookie_secure);
+        let public_origin = match env.get("PUBLIC_ORIGIN").or(file.server.public_origin) {
+            Some(origin) => normalize_origin(&origin)?,
+            None => derived_origin(cookie_secure, site_addr),
+        };
         let config = Self {
-            site_addr: env.parse("SITE_ADDR", "an address like 127.0.0.1:3000")?.or(file.server.site_addr).unwrap_or(default.site_addr),
+            site_addr,
+            public_origin,
             trust_proxy: env.parse("TRUST_PROXY", "true or false")?.or(file.server.trust_proxy).unwrap_or(default.trust_proxy),
+            trust_proxy_hops: env
+                .parse("TRUST_PROXY_HOPS", "a whole number")?
+                .or(file.server.trust_proxy_hops)
+                .unwrap_or(default.trust_proxy_hops),
+            hash_concurrency: env
+                .parse("HASH_CONCURRENCY", "a whole number")?
+                .or(file.server.hash_concurrency)
+                .unwrap_or(default.hash_concurrency),
             mongodb_uri: env.get("MONGODB_URI").or(file.mongodb.uri).unwrap_or(default.mongodb_uri),
             mongodb_db: env.get("MONGODB_DB").or(file.mongodb.database).unwrap_or(default.mongodb_db),
             server_selection_timeout: env
                 .parse("MONGODB_TIMEOUT_MS", "milliseconds")?
                 .or(file.mongodb.server_selection_timeout_ms)
                 .map_or(default.server_selection_timeout, Duration::from_millis),
-            cookie_secure: env
-                .parse("COOKIE_SECURE", "true or false")?
-                .or(file.session.cookie_secure)
-                .unwrap_or(default.cookie_secure || production),
+            cookie_secure,
             idle_timeout: secs("IDLE_TIMEOUT_SECS", file.session.idle_timeout_secs, default.idle_timeout)?,
             absolute_timeout: secs("ABSOLUTE_TIMEOUT_SECS", file.session.absolute_timeout_secs, default.absolute_timeout)?,
             touch_interval: secs("TOUCH_INTERVAL_SECS", file.session.touch_interval_secs, default.touch_interval)?,
             sweep_interval: secs("SWEEP_INTERVAL_SECS", file.session.sweep_interval_secs, default.sweep_interval)?,
-            max_failures_per_account: env
-                .parse("LOGIN_MAX_FAILURES_PER_ACCOUNT", "a whole number")?
-                .or(file.throttle.max_failures_per_account)
-                .unwrap_or(default.max_failures_per_account),
-            max_failures_per_ip: env
-                .parse("LOGIN_MAX_FAILURES_PER_IP", "a whole number")?
-                .or(file.throttle.max_failures_per_ip)
-                .unwrap_or(default.max_failures_per_ip),
+            max_sessions_per_user: count("MAX_SESSIONS_PER_USER", file.session.max_sessions_per_user, default.max_sessions_per_user)?,
+            max_failures_per_account_and_ip: count(
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP",
+                file.throttle.max_failures_per_account_and_ip,
+                default.max_failures_per_account_and_ip,
+            )?,
+            max_failures_per_account: count(
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                file.throttle.max_failures_per_account,
+                default.max_failures_per_account,
+            )?,
+            max_failures_per_ip: count("LOGIN_MAX_FAILURES_PER_IP", file.throttle.max_failures_per_ip, default.max_failures_per_ip)?,
             throttle_window: secs("LOGIN_THROTTLE_WINDOW_SECS", file.throttle.window_secs, default.throttle_window)?,
+            max_registrations_per_ip: count(
+                "REGISTER_MAX_PER_IP",
+                file.throttle.max_registrations_per_ip,
+                default.max_registrations_per_ip,
+            )?,
+            registration_window: secs("REGISTER_WINDOW_SECS", file.throttle.registration_window_secs, default.registration_window)?,
         };
         config.validate()
     }
 
     fn validate(self) -> Result<Self, ConfigError> {
+        let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
         if self.idle_timeout.is_zero() || self.absolute_timeout.is_zero() {
-            return Err(ConfigError::Invalid("idle and absolute timeouts must be longer than zero".into()));
+            return invalid("idle and absolute timeouts (IDLE_TIMEOUT_SECS, ABSOLUTE_TIMEOUT_SECS) must be longer than zero");
+        }
+        if self.touch_interval >= self.idle_timeout {
+            return invalid(
+                "TOUCH_INTERVAL_SECS must be shorter than IDLE_TIMEOUT_SECS, or an active session would expire between touches",
+            );
         }
         if self.sweep_interval.is_zero() || self.server_selection_timeout.is_zero() {
-            return Err(ConfigError::Invalid("the sweep interval and MongoDB timeout must be longer than zero".into()));
+            return invalid("the sweep interval (SWEEP_INTERVAL_SECS) and MongoDB timeout (MONGODB_TIMEOUT_MS) must be longer than zero");
+        }
+        if self.throttle_window.is_zero() || self.registration_window.is_zero() {
+            return invalid("the throttle windows (LOGIN_THROTTLE_WINDOW_SECS, REGISTER_WINDOW_SECS) must be longer than zero");
+        }
+        if self.hash_concurrency == 0 || self.max_sessions_per_user == 0 {
+            return invalid("HASH_CONCURRENCY and MAX_SESSIONS_PER_USER must be at least 1");
+        }
+        if self.trust_proxy && self.trust_proxy_hops == 0 {
+            return invalid("TRUST_PROXY_HOPS must be at least 1 when TRUST_PROXY is on");
         }
         if self.mongodb_db.is_empty() {
-            return Err(ConfigError::Invalid("the MongoDB database name (MONGODB_DB) is empty".into()));
+            return invalid("the MongoDB database name (MONGODB_DB) is empty");
         }
         Ok(self)
     }
+}
+
+/// `scheme://host[:port]` from a configured origin, lower-cased, without a trailing slash.
+///
+/// # Errors
+/// [`ConfigError::Env`] naming `PUBLIC_ORIGIN` when it is not an http(s) origin.
+fn normalize_origin(origin: &str) -> Result<String, ConfigError> {
+    let bad = || ConfigError::Env {
+        name: "PUBLIC_ORIGIN",
+        value: origin.to_owned(),
+        expected: "an origin like https://example.com or http://127.0.0.1:3000",
+    };
+    let url = url::Url::parse(origin.trim()).map_err(|_| bad())?;
+    let path_is_empty = matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !path_is_empty || !url.username().is_empty() {
+        return Err(bad());
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// Typed reads of environment variables; empty values count as unset.
@@ -265,6 +363,12 @@ mod tests {
             ("MONGODB_TIMEOUT_MS", d.server_selection_timeout.as_millis().to_string()),
             ("SITE_ADDR", d.site_addr.to_string()),
             ("TRUST_PROXY", d.trust_proxy.to_string()),
+            ("TRUST_PROXY_HOPS", d.trust_proxy_hops.to_string()),
+            ("COOKIE_SECURE", d.cookie_secure.to_string()),
+            ("MAX_SESSIONS_PER_USER", d.max_sessions_per_user.to_string()),
+            ("LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP", d.max_failures_per_account_and_ip.to_string()),
+            ("REGISTER_MAX_PER_IP", d.max_registrations_per_ip.to_string()),
+            ("REGISTER_WINDOW_SECS", d.registration_window.as_secs().to_string()),
             ("IDLE_TIMEOUT_SECS", d.idle_timeout.as_secs().to_string()),
             ("ABSOLUTE_TIMEOUT_SECS", d.absolute_timeout.as_secs().to_string()),
             ("TOUCH_INTERVAL_SECS", d.touch_interval.as_secs().to_string()),
@@ -302,8 +406,35 @@ mod tests {
     }
 
     #[test]
-    fn production_defaults_to_a_secure_cookie() {
-        let env = |name: &str| (name == "LEPTOS_ENV").then(|| "PROD".to_string());
-        assert!(Config::from_sources(None, env).unwrap().cookie_secure);
+    fn the_cookie_is_secure_unless_turned_off() {
+        assert!(Config::from_sources(None, no_env).unwrap().cookie_secure);
+        let env = |name: &str| (name == "COOKIE_SECURE").then(|| "false".to_string());
+        let config = Config::from_sources(None, env).unwrap();
+        assert!(!config.cookie_secure);
+        assert_eq!(config.public_origin, "http://127.0.0.1:3000", "without a secure cookie the derived origin is http");
+    }
+
+    #[test]
+    fn the_public_origin_is_normalized_and_checked() {
+        let env = |name: &str| (name == "PUBLIC_ORIGIN").then(|| "HTTPS://Example.COM/".to_string());
+        assert_eq!(Config::from_sources(None, env).unwrap().public_origin, "https://example.com");
+        for bad in ["example.com", "ftp://example.com", "https://example.com/app", "https://u:p@example.com"] {
+            let env = |name: &str| (name == "PUBLIC_ORIGIN").then(|| bad.to_string());
+            let err = Config::from_sources(None, env).unwrap_err();
+            assert!(err.to_string().contains("PUBLIC_ORIGIN"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn unworkable_combinations_are_refused_with_the_variable_named() {
+        for (name, value, mentions) in [
+            ("TOUCH_INTERVAL_SECS", "1800", "TOUCH_INTERVAL_SECS"),
+            ("LOGIN_THROTTLE_WINDOW_SECS", "0", "LOGIN_THROTTLE_WINDOW_SECS"),
+            ("HASH_CONCURRENCY", "0", "HASH_CONCURRENCY"),
+        ] {
+            let env = |n: &str| (n == name).then(|| value.to_string());
+            let err = Config::from_sources(None, env).unwrap_err();
+            assert!(err.to_string().contains(mentions), "{name}={value}: {err}");
+        }
     }
 }

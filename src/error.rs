@@ -7,20 +7,27 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::validation;
+pub use crate::validation::{Field, FieldProblem};
+
 /// Every way a request can fail, each with the HTTP status it is answered with and a message
 /// a user can act on. Internal details never reach the client: they go to the server log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+///
+/// Every variant is a code, never free text: an error travels through URLs (`?__err=` after a
+/// form posted without JavaScript), and a crafted URL must only ever be able to pick one of the
+/// server's own sentences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
-    /// The request was malformed or a field was invalid (400).
+    /// The request was malformed (400; 413 for a body over the limit).
     #[error("{0}")]
-    BadInput(String),
-    /// One form field was invalid (400); `field` is the form field's name.
-    #[error("{message}")]
+    BadInput(BadInput),
+    /// One form field was invalid (400).
+    #[error("{problem}")]
     Invalid {
-        /// The name of the offending field, as in the form.
-        field: String,
-        /// What is wrong and how to fix it.
-        message: String,
+        /// The offending field.
+        field: Field,
+        /// What is wrong with it.
+        problem: FieldProblem,
     },
     /// The request needs a signed-in session and carries no session cookie (401).
     #[error("Please sign in to continue.")]
@@ -35,8 +42,8 @@ pub enum AppError {
     /// The request came from another site (403).
     #[error("This request came from another site and was refused.")]
     CrossSite,
-    /// Too many failed sign-ins (429).
-    #[error("Too many failed sign-in attempts. Try again in {retry_after_secs} seconds.")]
+    /// Too many attempts from this account or address (429, with `Retry-After`).
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     Throttled {
         /// Seconds until the next attempt is accepted.
         retry_after_secs: u64,
@@ -44,32 +51,73 @@ pub enum AppError {
     /// The email is already registered (409).
     #[error("An account with that email already exists. Sign in instead.")]
     EmailTaken,
+    /// The server is checking as many passwords as it safely can (503, with `Retry-After`).
+    #[error("The server is busy checking passwords. Try again in {retry_after_secs} seconds.")]
+    Busy {
+        /// Seconds after which a retry is likely to be served.
+        retry_after_secs: u64,
+    },
     /// The database could not be reached or could not confirm a change (503).
     #[error("{0}")]
-    Unavailable(String),
+    Unavailable(Outage),
     /// Something unexpected failed on the server (500); the detail is in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
 }
 
+/// Why a request was malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum BadInput {
+    /// Sign-in without an email or a password.
+    #[error("Enter your email address and password.")]
+    MissingCredentials,
+    /// An email longer than any address can be, refused before any lookup.
+    #[error("That email address is too long: addresses have at most {} characters.", validation::EMAIL_MAX_CHARS)]
+    EmailTooLong,
+    /// A password longer than any we accept, refused before any hashing.
+    #[error("Passwords have at most {} characters.", validation::PASSWORD_MAX_CHARS)]
+    PasswordTooLong,
+    /// Arguments missing or unreadable.
+    #[error("The request was incomplete or malformed.")]
+    Malformed,
+    /// A body over the limit.
+    #[error("The request is too large.")]
+    TooLarge,
+    /// Behind a trusted proxy, `X-Forwarded-For` is missing or does not name a client.
+    #[error("The request did not say which client sent it (X-Forwarded-For is missing or malformed).")]
+    ForwardedFor,
+}
+
+/// What went wrong on the server's side of a request that may succeed later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Outage {
+    /// The database did not answer.
+    #[error("The database is not answering right now. Please try again in a moment.")]
+    Database,
+    /// A sign-out the database could not confirm: the session may still exist.
+    #[error("We could not confirm you were signed out on the server. Please try again.")]
+    SignOutUnconfirmed,
+    /// The password changed, but the other sessions could not be ended.
+    #[error("Your password was changed, but we could not sign out your other sessions. Use “Sign out all other sessions” to finish.")]
+    OtherSessionsRemain,
+    /// The browser could not reach the server.
+    #[error("The server could not be reached. Check your connection and try again.")]
+    ServerUnreachable,
+}
+
 impl AppError {
-    /// The message for a database that cannot be reached.
-    pub const DATABASE_UNAVAILABLE: &'static str = "The database is not answering right now. Please try again in a moment.";
-    /// The message for a sign-out the database could not confirm.
-    pub const SIGN_OUT_UNCONFIRMED: &'static str = "We could not confirm you were signed out on the server. Please try again.";
-
-    /// An invalid value in the form field `field`.
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid { field: field.to_owned(), message: message.into() }
-    }
-
-    /// The message for the form field `field`, if this error is about it.
+    /// The message for the form field named `field`, if this error is about it.
     pub fn field_message(&self, field: &str) -> Option<String> {
         match self {
-            Self::Invalid { field: f, message } if f == field => Some(message.clone()),
-            Self::EmailTaken if field == "email" => Some(self.to_string()),
+            Self::Invalid { field: f, problem } if f.name() == field => Some(problem.to_string()),
+            Self::EmailTaken if field == Field::Email.name() => Some(self.to_string()),
             _ => None,
         }
+    }
+
+    /// Whether the error is shown next to a form field rather than in the page's banner.
+    pub fn is_field_error(&self) -> bool {
+        matches!(self, Self::Invalid { .. } | Self::EmailTaken)
     }
 
     /// Whether the error means the user has to sign in (again).
@@ -77,15 +125,24 @@ impl AppError {
         matches!(self, Self::NotSignedIn | Self::SessionEnded)
     }
 
+    /// Seconds the client should wait before retrying, sent as `Retry-After`.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::Throttled { retry_after_secs } | Self::Busy { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status_code(&self) -> StatusCode {
         match self {
+            Self::BadInput(BadInput::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadInput(_) | Self::Invalid { .. } => StatusCode::BAD_REQUEST,
             Self::NotSignedIn | Self::SessionEnded | Self::WrongCredentials => StatusCode::UNAUTHORIZED,
             Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailTaken => StatusCode::CONFLICT,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -98,12 +155,8 @@ impl FromServerFnError for AppError {
     /// else is ours (500), and a failed request from the browser is reported as unavailable.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
-                Self::BadInput(format!("The request was incomplete or malformed: {msg}"))
-            }
-            ServerFnErrorErr::Request(_) => {
-                Self::Unavailable("The server could not be reached. Check your connection and try again.".into())
-            }
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::BadInput(BadInput::Malformed),
+            ServerFnErrorErr::Request(_) => Self::Unavailable(Outage::ServerUnreachable),
             other => {
                 #[cfg(feature = "ssr")]
                 tracing::error!(error = %other, "server function failed");
@@ -132,7 +185,8 @@ impl FromServerFnError for AppError {
 }
 
 /// The JSON shape of every error answer: the typed error for programs, and the message for
-/// people, e.g. `{"error":"NotSignedIn","message":"Your session ended. Please sign in again."}`.
+/// people, e.g. `{"error":"SessionEnded","message":"Your session ended. Please sign in again."}`.
+/// Reading one back uses the code only; the message is always rebuilt from it.
 #[derive(Serialize, Deserialize)]
 struct ErrorBody {
     error: AppError,
@@ -142,7 +196,7 @@ struct ErrorBody {
 impl AppError {
     /// The error as the JSON body of an answer.
     pub fn to_json(&self) -> Vec<u8> {
-        let body = ErrorBody { error: self.clone(), message: self.to_string() };
+        let body = ErrorBody { error: *self, message: self.to_string() };
         serde_json::to_vec(&body).unwrap_or_default()
     }
 }
@@ -173,8 +227,8 @@ mod ssr {
             && !is_plain_form_post()
         {
             response.set_status(error.status_code());
-            if let AppError::Throttled { retry_after_secs } = error {
-                response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            if let Some(retry_after_secs) = error.retry_after_secs() {
+                response.insert_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
         }
     }
@@ -192,7 +246,16 @@ mod tests {
 
     #[test]
     fn messages_are_actionable() {
-        assert_eq!(AppError::Throttled { retry_after_secs: 30 }.to_string(), "Too many failed sign-in attempts. Try again in 30 seconds.");
+        assert_eq!(AppError::Throttled { retry_after_secs: 30 }.to_string(), "Too many attempts. Try again in 30 seconds.");
+        assert_eq!(AppError::BadInput(BadInput::PasswordTooLong).to_string(), "Passwords have at most 128 characters.");
+    }
+
+    #[test]
+    fn a_crafted_error_can_only_pick_one_of_our_sentences() {
+        let crafted = br#"{"error":{"BadInput":"Call +1 555 0100 to unlock your account"},"message":"Call +1 555 0100"}"#;
+        assert_eq!(AppError::de(crafted.to_vec().into()), AppError::Internal);
+        let relabelled = br#"{"error":"WrongCredentials","message":"Call +1 555 0100"}"#;
+        assert_eq!(AppError::de(relabelled.to_vec().into()).to_string(), "That email and password do not match an account.");
     }
 
     #[test]

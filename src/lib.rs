@@ -24,6 +24,8 @@ pub mod validation;
 
 #[cfg(feature = "ssr")]
 pub mod auth;
+#[cfg(feature = "test-util")]
+pub mod checkpoint;
 #[cfg(feature = "ssr")]
 pub mod clock;
 #[cfg(feature = "ssr")]

@@ -9,7 +9,7 @@ use std::{process::ExitCode, sync::Arc};
 use leptos::config::get_configuration;
 use sessionguard::{
     api::account::create_account,
-    auth::Users,
+    auth::{Passwords, Users},
     clock::SystemClock,
     config::Config,
     db::{self, ensure_indexes},
@@ -49,7 +49,8 @@ async fn create_user(email: &str) -> Result<(), String> {
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
     let db = db::connect(&config).await.map_err(|e| e.to_string())?;
     ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
-    let user = create_account(&Users::new(&db, Arc::new(SystemClock)), email, password).await.map_err(|e| e.to_string())?;
+    let passwords = Passwords::new(config.hash_concurrency);
+    let user = create_account(&Users::new(&db, Arc::new(SystemClock)), &passwords, email, password).await.map_err(|e| e.to_string())?;
     println!("created user {} (id {})", user.email, user.id);
     Ok(())
 }
@@ -63,10 +64,13 @@ async fn serve() -> Result<(), String> {
     ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
     let state = AppState::new(leptos_options, config, db, Arc::new(SystemClock));
     spawn_expired_sweeper(state.store.clone(), state.config.sweep_interval);
+    if !state.config.cookie_secure {
+        tracing::warn!("COOKIE_SECURE=false: the session cookie is sent over plain HTTP; use this for local development only");
+    }
     let addr = state.config.site_addr;
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (set SITE_ADDR to a free address): {e}"))?;
-    tracing::info!("listening on http://{addr}");
+    tracing::info!("listening on http://{addr}; accepting API calls from {}", state.config.public_origin);
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -61,6 +61,8 @@ pub enum SecurityEventKind {
     LogoutEverywhere,
     /// The password was changed (which ends other sessions).
     PasswordChange,
+    /// A sign-in passed the limit of live sessions, so the oldest ended.
+    SessionLimit,
 }
 
 impl SecurityEventKind {
@@ -75,6 +77,7 @@ impl SecurityEventKind {
             Self::SignOutOthers => "Signed out other sessions",
             Self::LogoutEverywhere => "Logged out everywhere",
             Self::PasswordChange => "Password changed",
+            Self::SessionLimit => "Oldest sessions ended: too many sessions",
         }
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 use leptos::prelude::{LeptosOptions, use_context};
 
 use crate::{
-    auth::{LoginThrottle, SecurityEvents, Users},
+    auth::{LoginThrottle, Passwords, SecurityEvents, Users},
     clock::Clock,
     config::Config,
     error::AppError,
@@ -32,8 +32,13 @@ pub struct AppState {
     pub events: SecurityEvents,
     /// The failed-sign-in counters.
     pub throttle: LoginThrottle,
+    /// Password hashing, capped at `config.hash_concurrency` at a time.
+    pub passwords: Passwords,
     /// The one source of "now" for everything above.
     pub clock: Arc<dyn Clock>,
+    /// Where a test can hold a sign-in between its password check and its new session.
+    #[cfg(feature = "test-util")]
+    pub after_password_check: crate::checkpoint::Checkpoint,
 }
 
 impl AppState {
@@ -51,9 +56,12 @@ impl AppState {
             users: Users::new(&db, clock.clone()),
             events: SecurityEvents::new(&db, clock.clone()),
             throttle: LoginThrottle::new(&db, &config, clock.clone()),
+            passwords: Passwords::new(config.hash_concurrency),
             config: Arc::new(config),
             db,
             clock,
+            #[cfg(feature = "test-util")]
+            after_password_check: Default::default(),
         }
     }
 }

@@ -8,6 +8,55 @@ pub const PASSWORD_MAX_CHARS: usize = 128;
 /// Longest accepted email address (RFC 5321's path limit).
 pub const EMAIL_MAX_CHARS: usize = 254;
 
+/// A form field that an error can be about; serialized as the field's `name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The email address.
+    Email,
+    /// The password (sign-in and registration).
+    Password,
+    /// The current password (password change).
+    Current,
+    /// The new password (password change).
+    New,
+}
+
+impl Field {
+    /// The field's `name` in the forms and the server functions' arguments.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Password => "password",
+            Self::Current => "current",
+            Self::New => "new",
+        }
+    }
+}
+
+/// What is wrong with a field's value; each says how to fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+pub enum FieldProblem {
+    /// No email address.
+    #[error("Enter your email address.")]
+    EmailMissing,
+    /// Longer than an address can be.
+    #[error("That email address is too long.")]
+    EmailTooLong,
+    /// Not shaped like an address.
+    #[error("Enter an email address like name@example.com.")]
+    EmailMalformed,
+    /// A new password that is too short.
+    #[error("Use at least {PASSWORD_MIN_CHARS} characters for your password.")]
+    PasswordTooShort,
+    /// A new password that is too long.
+    #[error("Use at most {PASSWORD_MAX_CHARS} characters for your password.")]
+    PasswordTooLong,
+    /// The current password, given to change it, is wrong.
+    #[error("Your current password is not correct.")]
+    CurrentPasswordWrong,
+}
+
 /// The canonical form of an email address: trimmed and lower-cased, so one person has one account.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
@@ -16,16 +65,16 @@ pub fn normalize_email(email: &str) -> String {
 /// Checks a (normalized) email address and says what is wrong with it.
 ///
 /// # Errors
-/// A message for the email field.
-pub fn validate_email(email: &str) -> Result<(), &'static str> {
+/// The problem, for the email field.
+pub fn validate_email(email: &str) -> Result<(), FieldProblem> {
     if email.is_empty() {
-        return Err("Enter your email address.");
+        return Err(FieldProblem::EmailMissing);
     }
     if email.chars().count() > EMAIL_MAX_CHARS {
-        return Err("That email address is too long.");
+        return Err(FieldProblem::EmailTooLong);
     }
     let Some((local, domain)) = email.split_once('@') else {
-        return Err("Enter an email address like name@example.com.");
+        return Err(FieldProblem::EmailMalformed);
     };
     let domain_ok = domain.contains('.')
         && !domain.starts_with('.')
@@ -33,7 +82,7 @@ pub fn validate_email(email: &str) -> Result<(), &'static str> {
         && !domain.contains("..")
         && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
     if local.is_empty() || domain.contains('@') || !domain_ok || email.chars().any(char::is_whitespace) {
-        return Err("Enter an email address like name@example.com.");
+        return Err(FieldProblem::EmailMalformed);
     }
     Ok(())
 }
@@ -46,14 +95,14 @@ pub fn password_rule() -> String {
 /// Checks a new password's length.
 ///
 /// # Errors
-/// A message for the password field.
-pub fn validate_password(password: &str) -> Result<(), String> {
+/// The problem, for the password field.
+pub fn validate_password(password: &str) -> Result<(), FieldProblem> {
     let chars = password.chars().count();
     if chars < PASSWORD_MIN_CHARS {
-        return Err(format!("Use at least {PASSWORD_MIN_CHARS} characters for your password."));
+        return Err(FieldProblem::PasswordTooShort);
     }
     if chars > PASSWORD_MAX_CHARS {
-        return Err(format!("Use at most {PASSWORD_MAX_CHARS} characters for your password."));
+        return Err(FieldProblem::PasswordTooLong);
     }
     Ok(())
 }
@@ -100,7 +149,7 @@ mod tests {
     #[test]
     fn the_stated_rule_is_the_enforced_one() {
         assert_eq!(password_rule(), "8 to 128 characters.");
-        assert_eq!(validate_password("short").unwrap_err(), "Use at least 8 characters for your password.");
+        assert_eq!(validate_password("short").unwrap_err().to_string(), "Use at least 8 characters for your password.");
     }
 
     #[test]

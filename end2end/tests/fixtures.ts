@@ -53,11 +53,11 @@ export async function sessionsOf(email: string) {
   return db.collection("sessions").find({ user_id: user._id.toHexString() }).toArray();
 }
 
-/** Creates an account through the API, as a script would. */
+/** Creates an account through the API, as a script would: programs send `Origin`. */
 export async function createAccount(baseURL: string, email: string): Promise<void> {
   const response = await fetch(`${baseURL}/api/register`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", origin: baseURL },
     body: new URLSearchParams({ email, password: PASSWORD }),
   });
   expect(response.status).toBe(200);

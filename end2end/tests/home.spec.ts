@@ -1,4 +1,7 @@
 import { expect, test } from "@playwright/test";
+import { closeDatabase, createAccount, LoginPage, onSecurityPage, uniqueEmail } from "./fixtures";
+
+test.afterAll(closeDatabase);
 
 test("the landing page renders on the server, hydrates, and states the server's own timeouts", async ({ page }) => {
   const wasmLoaded = page.waitForResponse((r) => r.url().endsWith(".wasm") && r.ok());
@@ -33,4 +36,37 @@ test("a signed-out visit to the security page is sent to sign in", async ({ page
   await page.goto("/account/security");
   await expect(page).toHaveURL(/\/login\?next=\/account\/security$/);
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+});
+
+test("under the content security policy every page hydrates and nothing is blocked", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (/content security policy|securitypolicyviolation/i.test(message.text())) violations.push(message.text());
+  });
+  await page.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (event) =>
+      console.error(`securitypolicyviolation: ${event.violatedDirective} blocked ${event.blockedURI}`),
+    ),
+  );
+
+  const response = await page.goto("/");
+  const policy = response!.headers()["content-security-policy"];
+  expect(policy).toContain("frame-ancestors 'none'");
+  expect(policy).not.toContain("unsafe-inline");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+
+  const login = new LoginPage(page);
+  await login.goto("?next=/account/security");
+  await login.signIn(email);
+  await page.waitForURL(onSecurityPage);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByTestId("session-row")).toHaveCount(2);
+  await page.getByRole("banner").getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL("**/login?notice=signed_out");
+  expect(violations).toEqual([]);
+  await context.close();
 });

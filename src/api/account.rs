@@ -21,7 +21,8 @@ pub async fn register(
     use self::ssr::*;
     let cx = RequestContext::current().await?;
     let result = async {
-        let user = create_account(&cx.state.users, &email, password).await?;
+        throttled(cx.state.throttle.reserve_registration(&cx.client.throttle_key()).await?)?;
+        let user = create_account(&cx.state.users, &cx.state.passwords, &email, password).await?;
         let handle = cx.start_session(&user).await?;
         cx.record(&user.id, SecurityEventKind::Registered, handle, None).await;
         Ok(CurrentUser { email: user.email })
@@ -63,7 +64,7 @@ pub async fn login(
 pub async fn logout() -> Result<(), AppError> {
     use self::ssr::*;
     let cx = RequestContext::current().await?;
-    match cx.signed_in().await.map_err(|_| AppError::Unavailable(AppError::SIGN_OUT_UNCONFIRMED.into()))? {
+    match cx.signed_in().await.map_err(|_| AppError::Unavailable(Outage::SignOutUnconfirmed))? {
         Some(signed_in) => cx.end_current_session(&signed_in, SecurityEventKind::Logout, None).await?,
         None => cx.flush().await,
     }
@@ -81,19 +82,21 @@ pub async fn me() -> Result<Option<CurrentUser>, AppError> {
     let cx = RequestContext::current().await?;
     let Some(signed_in) = cx.signed_in().await? else { return Ok(None) };
     let found = cx.state.users.find_by_id(&signed_in.user_id).await?;
-    Ok(found.map(|(user, _)| CurrentUser { email: user.email }))
+    Ok(found.map(|account| CurrentUser { email: account.user.email }))
 }
 
 /// Changes the password after checking the current one, ends every other session of the
 /// user (ASVS 3.3.3) and moves this device to a new session id. Returns how many other
 /// sessions were ended.
 ///
-/// Wrong current passwords count towards the sign-in throttle of the account.
+/// Wrong current passwords count towards the sign-in throttle of the account. If the password
+/// changed but the other sessions could not be ended, the answer says exactly that (503), and
+/// `sign_out_others` finishes the job.
 ///
 /// # Errors
 /// 401 when not signed in, 400 when the current password is wrong or the new one breaks a
 /// rule, 429 after too many wrong current passwords, 503 when the database is unavailable or
-/// cannot confirm the other sessions ended.
+/// the other sessions could not be ended.
 #[server(endpoint = "change_password")]
 pub async fn change_password(
     /// The password in use now.
@@ -104,19 +107,25 @@ pub async fn change_password(
     use self::ssr::*;
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
-    let (user, hash) = cx.state.users.find_by_id(&signed_in.user_id).await?.ok_or(AppError::NotSignedIn)?;
+    let account = cx.state.users.find_by_id(&signed_in.user_id).await?.ok_or(AppError::NotSignedIn)?;
+    let user = account.user;
     // Wrong current passwords count like failed sign-ins, so a stolen session cannot guess it.
-    throttle_check(&cx, &user.email).await?;
-    if current.chars().count() > validation::PASSWORD_MAX_CHARS || !verify_password(current, Some(hash)).await {
-        cx.state.throttle.record_failure(&user.email, &cx.client.ip).await?;
-        return Err(AppError::invalid("current", "Your current password is not correct."));
+    let key = cx.client.throttle_key();
+    throttled(cx.state.throttle.reserve_sign_in(&user.email, &key).await?)?;
+    let wrong = || AppError::Invalid { field: Field::Current, problem: FieldProblem::CurrentPasswordWrong };
+    if current.chars().count() > validation::PASSWORD_MAX_CHARS || !cx.state.passwords.verify(current, Some(account.hash)).await? {
+        return Err(wrong());
     }
-    validation::validate_password(&new).map_err(|m| AppError::invalid("new", m))?;
-    let new_hash = hash_password(new).await?;
+    cx.state.throttle.sign_in_succeeded(&user.email, &key).await?;
+    validation::validate_password(&new).map_err(|problem| AppError::Invalid { field: Field::New, problem })?;
+    let new_hash = cx.state.passwords.hash(new).await?;
     if !cx.state.users.set_password(&user.id, &new_hash).await? {
         return Err(AppError::NotSignedIn);
     }
-    let ended = cx.state.registry.end_others(&user.id, &signed_in.session_id).await.map_err(unconfirmed)?;
+    let ended = cx.state.registry.end_others(&user.id, &signed_in.session_id).await.map_err(|err| {
+        tracing::warn!(%err, "password changed, but the other sessions could not be ended");
+        AppError::Unavailable(Outage::OtherSessionsRemain)
+    })?;
     let handle = cx.start_session(&user).await?;
     cx.record(&user.id, SecurityEventKind::PasswordChange, handle, Some(ended)).await;
     cx.redirect(routes::SECURITY, Notice::PasswordChanged { count: ended });
@@ -127,10 +136,10 @@ pub async fn change_password(
 mod ssr {
     pub use leptos::server_fn::ServerFn;
 
-    pub use crate::api::request::{RequestContext, unconfirmed};
     pub use crate::{
-        auth::{ThrottleVerdict, User, Users, hash_password, verify_password},
-        error::AppError,
+        api::request::{RequestContext, throttled},
+        auth::{Passwords, User, Users},
+        error::{AppError, BadInput, Field, FieldProblem, Outage},
         model::{CurrentUser, SecurityEventKind},
         notice::Notice,
         routes, validation,
@@ -141,45 +150,55 @@ mod ssr {
     ///
     /// # Errors
     /// [`AppError::Invalid`] naming the field and the rule broken, [`AppError::EmailTaken`]
-    /// when the email already has an account, [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn create_account(users: &Users, email: &str, password: String) -> Result<User, AppError> {
+    /// when the email already has an account, [`AppError::Busy`] when every hashing slot is
+    /// taken, [`AppError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn create_account(users: &Users, passwords: &Passwords, email: &str, password: String) -> Result<User, AppError> {
         let email = validation::normalize_email(email);
-        validation::validate_email(&email).map_err(|m| AppError::invalid("email", m))?;
-        validation::validate_password(&password).map_err(|m| AppError::invalid("password", m))?;
-        let hash = hash_password(password).await?;
+        validation::validate_email(&email).map_err(|problem| AppError::Invalid { field: Field::Email, problem })?;
+        validation::validate_password(&password).map_err(|problem| AppError::Invalid { field: Field::Password, problem })?;
+        let hash = passwords.hash(password).await?;
         users.insert(email, &hash).await?.ok_or(AppError::EmailTaken)
     }
 
-    /// Refuses with 429 when the account or this client's address is over its failure limit.
-    pub async fn throttle_check(cx: &RequestContext, email: &str) -> Result<(), AppError> {
-        match cx.state.throttle.check(email, &cx.client.ip).await? {
-            ThrottleVerdict::Allowed => Ok(()),
-            ThrottleVerdict::Refused { retry_after_secs } => Err(AppError::Throttled { retry_after_secs }),
-        }
-    }
-
-    /// The body of `login`: throttle, verify, then a new session.
+    /// The body of `login`. Bounds first (nothing oversized becomes a lookup or a throttle
+    /// key), then the attempt is reserved, then the password checked, then a new session.
     pub async fn sign_in(cx: &RequestContext, email: &str, password: String) -> Result<CurrentUser, AppError> {
         let email = validation::normalize_email(email);
         if email.is_empty() || password.is_empty() {
-            return Err(AppError::BadInput("Enter your email address and password.".into()));
+            return Err(AppError::BadInput(BadInput::MissingCredentials));
+        }
+        if email.chars().count() > validation::EMAIL_MAX_CHARS {
+            return Err(AppError::BadInput(BadInput::EmailTooLong));
         }
         if password.chars().count() > validation::PASSWORD_MAX_CHARS {
-            return Err(AppError::BadInput(format!("Passwords are at most {} characters.", validation::PASSWORD_MAX_CHARS)));
+            return Err(AppError::BadInput(BadInput::PasswordTooLong));
         }
-        throttle_check(cx, &email).await?;
-        let found = cx.state.users.find_by_email(&email).await?;
-        let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
-        if !verify_password(password, hash).await {
-            cx.state.throttle.record_failure(&email, &cx.client.ip).await?;
+        let key = cx.client.throttle_key();
+        throttled(cx.state.throttle.reserve_sign_in(&email, &key).await?)?;
+        let account = cx.state.users.find_by_email(&email).await?;
+        let (user, hash, checked_at) = match account {
+            Some(account) => (Some(account.user), Some(account.hash), Some(account.password_changed_at)),
+            None => (None, None, None),
+        };
+        let matched = cx.state.passwords.verify(password, hash).await?;
+        let (Some(user), Some(checked_at), true) = (user.clone(), checked_at, matched) else {
             if let Some(user) = user {
                 cx.record(&user.id, SecurityEventKind::FailedLogin, None, None).await;
             }
             return Err(AppError::WrongCredentials);
-        }
-        let Some(user) = user else { return Err(AppError::WrongCredentials) };
-        cx.state.throttle.clear_account(&email).await?;
+        };
+        cx.state.throttle.sign_in_succeeded(&email, &key).await?;
+        #[cfg(feature = "test-util")]
+        cx.state.after_password_check.pass().await;
         let handle = cx.start_session(&user).await?;
+        // The password was checked against the hash read above. If it changed since, the
+        // change's `end_others` may have run before this session existed: end it here instead.
+        // Either this re-read sees the change, or the change's `end_others` runs after this
+        // session was written and ends it; no interleaving leaves it alive.
+        if cx.state.users.password_changed_at(&user.id).await? != Some(checked_at) {
+            cx.end_current_session_quietly().await?;
+            return Err(AppError::WrongCredentials);
+        }
         cx.record(&user.id, SecurityEventKind::Login, handle, None).await;
         Ok(CurrentUser { email: user.email })
     }

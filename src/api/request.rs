@@ -1,15 +1,17 @@
 //! Server-side helpers shared by the server functions: the request's session, client and
 //! signed-in user, and the ways a session starts and ends.
 
-use leptos::server_fn::error::ServerFnUrlError;
+use http::{HeaderName, HeaderValue};
+use leptos::{prelude::use_context, server_fn::error::ServerFnUrlError};
+use leptos_axum::ResponseOptions;
 use tower_sessions::{Session, cookie::Cookie, session::Id};
 
 use crate::{
-    auth::{ClientInfo, HashingFailed, User},
+    auth::{ClientInfo, PasswordError, ThrottleVerdict, User},
     clock::unix_millis,
     cookie::cookie_name,
     db::DbError,
-    error::{AppError, is_plain_form_post},
+    error::{AppError, BadInput, Outage, is_plain_form_post},
     model::SecurityEventKind,
     notice::Notice,
     state::{AppState, app_state},
@@ -36,7 +38,7 @@ pub struct SignedIn {
 
 fn session_error(err: tower_sessions::session::Error) -> AppError {
     tracing::warn!(%err, "session layer error");
-    AppError::Unavailable(AppError::DATABASE_UNAVAILABLE.into())
+    AppError::Unavailable(Outage::Database)
 }
 
 impl RequestContext {
@@ -48,7 +50,11 @@ impl RequestContext {
             AppError::Internal
         })?;
         let parts = leptos::prelude::use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
-        let client = ClientInfo::from_request(&parts, state.config.trust_proxy);
+        let trusted_hops = state.config.trust_proxy.then_some(state.config.trust_proxy_hops);
+        let client = ClientInfo::from_request(&parts, trusted_hops).map_err(|err| {
+            tracing::warn!(%err, "refused a request whose client address is unknown");
+            AppError::BadInput(BadInput::ForwardedFor)
+        })?;
         let had_cookie = has_cookie(&parts.headers, cookie_name(&state.config));
         let referer = parts.headers.get(http::header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Self { state, session, client, had_cookie, referer })
@@ -77,7 +83,9 @@ impl RequestContext {
 
     /// Signs `user` in on this request: a new session id (the old one is deleted: fixation
     /// defence, ASVS 3.2.1), the user, address and browser recorded, and the document written
-    /// now so the answer is only "signed in" once the session exists. Returns its handle.
+    /// now so the answer is only "signed in" once the session exists. Beyond
+    /// `Config::max_sessions_per_user` live sessions, the oldest end, and the security log
+    /// says so. Returns the new session's handle.
     pub async fn start_session(&self, user: &User) -> Result<Option<String>, AppError> {
         let session = &self.session;
         session.cycle_id().await.map_err(session_error)?;
@@ -86,7 +94,12 @@ impl RequestContext {
         session.insert(IP_KEY, &self.client.ip).await.map_err(session_error)?;
         session.save().await.map_err(session_error)?;
         let id = session.id().ok_or(AppError::Internal)?;
-        Ok(self.state.registry.handle_of(&id).await?)
+        let handle = self.state.registry.handle_of(&id).await?;
+        let over_cap = self.state.registry.end_oldest_beyond(&user.id, self.state.config.max_sessions_per_user).await?;
+        if over_cap > 0 {
+            self.record(&user.id, SecurityEventKind::SessionLimit, handle.clone(), Some(over_cap)).await;
+        }
+        Ok(handle)
     }
 
     /// Ends this request's session both ways: first explicitly through the registry, which
@@ -98,7 +111,18 @@ impl RequestContext {
         let handle = self.state.registry.handle_of(&signed_in.session_id).await.map_err(unconfirmed)?;
         self.state.registry.end(&signed_in.session_id).await.map_err(unconfirmed)?;
         self.flush().await;
+        clear_site_data();
         self.record(&signed_in.user_id, kind, handle, ended).await;
+        Ok(())
+    }
+
+    /// Ends the session this request just started, without a security event: a sign-in that
+    /// turned out to be void.
+    pub async fn end_current_session_quietly(&self) -> Result<(), AppError> {
+        if let Some(id) = self.session.id() {
+            self.state.registry.end(&id).await.map_err(unconfirmed)?;
+        }
+        self.flush().await;
         Ok(())
     }
 
@@ -131,7 +155,7 @@ impl RequestContext {
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
             back.query_pairs_mut().clear().extend_pairs(kept).append_pair("email", email);
-            if let Ok(url) = ServerFnUrlError::new(server_fn_path, error.clone()).to_url(back.as_str()) {
+            if let Ok(url) = ServerFnUrlError::new(server_fn_path, *error).to_url(back.as_str()) {
                 leptos_axum::redirect(url.as_str());
             }
         }
@@ -163,7 +187,26 @@ fn has_cookie(headers: &http::HeaderMap, name: &str) -> bool {
 /// Any failure while ending sessions: the user must not be told they were signed out.
 pub fn unconfirmed(err: DbError) -> AppError {
     tracing::warn!(%err, "could not confirm that sessions ended");
-    AppError::Unavailable(AppError::SIGN_OUT_UNCONFIRMED.into())
+    AppError::Unavailable(Outage::SignOutUnconfirmed)
+}
+
+/// 429 for a refused attempt.
+///
+/// # Errors
+/// [`AppError::Throttled`] with the seconds until the blocking window passes.
+pub fn throttled(verdict: ThrottleVerdict) -> Result<(), AppError> {
+    match verdict {
+        ThrottleVerdict::Allowed => Ok(()),
+        ThrottleVerdict::Refused { retry_after_secs } => Err(AppError::Throttled { retry_after_secs }),
+    }
+}
+
+/// Tells the browser that answers this request to forget the site's cookies and storage
+/// (`Clear-Site-Data`): this device's session has ended, and nothing of it should linger.
+pub fn clear_site_data() {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.insert_header(HeaderName::from_static("clear-site-data"), HeaderValue::from_static("\"cookies\", \"storage\""));
+    }
 }
 
 /// The `api` edge, where data-access errors become HTTP answers: 503 when the database is away
@@ -173,11 +216,11 @@ impl From<DbError> for AppError {
         match err {
             DbError::Unavailable(_) => {
                 tracing::warn!(%err, "database unavailable");
-                Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+                Self::Unavailable(Outage::Database)
             }
             DbError::NotConfirmed => {
                 tracing::error!(%err, "database did not confirm a deletion");
-                Self::Unavailable(Self::DATABASE_UNAVAILABLE.into())
+                Self::Unavailable(Outage::Database)
             }
             DbError::Encode(_) | DbError::Decode(_) | DbError::Refused(_) => {
                 tracing::error!(%err, "database error");
@@ -187,9 +230,17 @@ impl From<DbError> for AppError {
     }
 }
 
-impl From<HashingFailed> for AppError {
-    fn from(err: HashingFailed) -> Self {
-        tracing::error!(%err, "password hashing failed");
-        Self::Internal
+impl From<PasswordError> for AppError {
+    fn from(err: PasswordError) -> Self {
+        match err {
+            PasswordError::Busy => {
+                tracing::warn!("every password-hashing slot is in use; answering 503");
+                Self::Busy { retry_after_secs: 1 }
+            }
+            PasswordError::Failed(_) => {
+                tracing::error!(%err, "password hashing failed");
+                Self::Internal
+            }
+        }
     }
 }

@@ -77,6 +77,7 @@ pub async fn logout_everywhere() -> Result<u64, AppError> {
     let handle = cx.state.registry.handle_of(&signed_in.session_id).await.map_err(unconfirmed)?;
     let ended = cx.state.registry.end_all_for_user(&signed_in.user_id).await.map_err(unconfirmed)?;
     cx.flush().await;
+    clear_site_data();
     cx.record(&signed_in.user_id, SecurityEventKind::LogoutEverywhere, handle, Some(ended)).await;
     cx.redirect(routes::LOGIN, Notice::SignedOutEverywhere { count: ended });
     Ok(ended)
@@ -99,7 +100,7 @@ pub async fn security_events() -> Result<EventList, AppError> {
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::{
-        api::request::{RequestContext, unconfirmed},
+        api::request::{RequestContext, clear_site_data, unconfirmed},
         model::SecurityEventKind,
         notice::Notice,
         routes,

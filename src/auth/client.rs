@@ -1,6 +1,6 @@
 //! Who is asking: the client address and a readable device summary.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
 use http::{HeaderMap, header::USER_AGENT};
@@ -11,31 +11,68 @@ const MAX_USER_AGENT_CHARS: usize = 512;
 /// The requesting client, as recorded on sessions and security events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientInfo {
-    /// The client's IP address, or "unknown".
+    /// The client's IP address, or "unknown" when the server was not told (in-process calls).
     pub ip: String,
     /// The `User-Agent` header (at most 512 characters), or "".
     pub user_agent: String,
+    address: Option<IpAddr>,
+}
+
+/// Behind a trusted proxy, `X-Forwarded-For` did not name a client: missing, unreadable, or
+/// with fewer entries than the configured number of proxies appends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("X-Forwarded-For is missing or does not hold {hops} address(es) appended by our proxies")]
+pub struct ForwardedForError {
+    hops: usize,
 }
 
 impl ClientInfo {
-    /// Reads the client from a request: the socket address, or the first `X-Forwarded-For`
-    /// entry when `trust_proxy` is set (only safe behind a proxy that overwrites that header).
-    pub fn from_request(parts: &http::request::Parts, trust_proxy: bool) -> Self {
-        let socket_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
-        let forwarded_ip = trust_proxy.then(|| forwarded_for(&parts.headers)).flatten();
+    /// Reads the client from a request.
+    ///
+    /// Without a proxy (`trusted_hops` is `None`) the client is the socket's peer. Behind
+    /// `n` proxies of ours, each appending the address it received from to `X-Forwarded-For`,
+    /// the client is the entry `n` places from the right: everything left of it was written by
+    /// the client and proves nothing. Never falls back to the peer (which is our own proxy).
+    ///
+    /// # Errors
+    /// [`ForwardedForError`] when behind a proxy the header has no such entry or it is not an
+    /// IP address.
+    pub fn from_request(parts: &http::request::Parts, trusted_hops: Option<usize>) -> Result<Self, ForwardedForError> {
+        let address = match trusted_hops {
+            Some(hops) => Some(forwarded_for(&parts.headers, hops).ok_or(ForwardedForError { hops })?),
+            None => parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip()),
+        };
         let user_agent = parts
             .headers
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect())
             .unwrap_or_default();
-        Self { ip: forwarded_ip.or(socket_ip).unwrap_or_else(|| "unknown".into()), user_agent }
+        Ok(Self { ip: address.map_or_else(|| "unknown".into(), |ip| ip.to_string()), user_agent, address })
+    }
+
+    /// The key the throttle counts this client under: the IPv4 address, or an IPv6 address's
+    /// /64 network, since one subscriber commonly holds a whole /64 and could rotate through it.
+    pub fn throttle_key(&self) -> String {
+        match self.address.map(|ip| ip.to_canonical()) {
+            Some(IpAddr::V6(v6)) => {
+                let segments = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", segments[0], segments[1], segments[2], segments[3])
+            }
+            Some(IpAddr::V4(v4)) => v4.to_string(),
+            None => self.ip.clone(),
+        }
     }
 }
 
-fn forwarded_for(headers: &HeaderMap) -> Option<String> {
-    let first = headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim();
-    first.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+/// The entry `hops` places from the right of all `X-Forwarded-For` headers taken together.
+fn forwarded_for(headers: &HeaderMap, hops: usize) -> Option<IpAddr> {
+    let mut entries = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        entries.extend(value.to_str().ok()?.split(',').map(str::trim));
+    }
+    let index = entries.len().checked_sub(hops)?;
+    entries.get(index)?.parse().ok()
 }
 
 /// A readable summary of a `User-Agent`, like "Firefox on Windows", and whether the device is
@@ -71,15 +108,39 @@ mod tests {
         assert_eq!(device_summary(""), ("Unknown browser".into(), false));
     }
 
+    fn parts(forwarded: &[&str]) -> http::request::Parts {
+        let mut request = http::Request::builder().extension(ConnectInfo(SocketAddr::from(([10, 0, 0, 2], 9))));
+        for value in forwarded {
+            request = request.header("x-forwarded-for", *value);
+        }
+        request.body(()).unwrap().into_parts().0
+    }
+
     #[test]
-    fn forwarded_for_is_used_only_when_trusted() {
-        let request = http::Request::builder()
-            .header("x-forwarded-for", "198.51.100.4, 10.0.0.1")
-            .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))))
-            .body(())
-            .unwrap();
-        let (parts, ()) = request.into_parts();
-        assert_eq!(ClientInfo::from_request(&parts, false).ip, "127.0.0.1");
-        assert_eq!(ClientInfo::from_request(&parts, true).ip, "198.51.100.4");
+    fn the_client_is_counted_from_the_right() {
+        let spoofed = parts(&["6.6.6.6, 198.51.100.4"]);
+        assert_eq!(ClientInfo::from_request(&spoofed, None).unwrap().ip, "10.0.0.2", "no proxy: the peer");
+        assert_eq!(ClientInfo::from_request(&spoofed, Some(1)).unwrap().ip, "198.51.100.4", "one proxy: the rightmost entry");
+        assert_eq!(ClientInfo::from_request(&spoofed, Some(2)).unwrap().ip, "6.6.6.6");
+        let split = parts(&["6.6.6.6", "198.51.100.4, 10.0.0.7"]);
+        assert_eq!(ClientInfo::from_request(&split, Some(2)).unwrap().ip, "198.51.100.4", "several headers read as one list");
+    }
+
+    #[test]
+    fn a_malformed_header_is_an_error_not_the_proxy_address() {
+        for forwarded in [&[][..], &["not-an-ip"][..], &[""][..]] {
+            assert!(ClientInfo::from_request(&parts(forwarded), Some(1)).is_err(), "{forwarded:?}");
+        }
+        assert!(ClientInfo::from_request(&parts(&["198.51.100.4"]), Some(2)).is_err(), "fewer entries than proxies");
+    }
+
+    #[test]
+    fn ipv6_clients_are_throttled_by_their_64() {
+        let a = ClientInfo::from_request(&parts(&["2001:db8:1:2:aaaa::1"]), Some(1)).unwrap();
+        let b = ClientInfo::from_request(&parts(&["2001:db8:1:2:ffff::9"]), Some(1)).unwrap();
+        assert_eq!(a.throttle_key(), "2001:db8:1:2::/64");
+        assert_eq!(a.throttle_key(), b.throttle_key());
+        let v4 = ClientInfo::from_request(&parts(&["::ffff:198.51.100.4"]), Some(1)).unwrap();
+        assert_eq!(v4.throttle_key(), "198.51.100.4", "an IPv4-mapped address is its IPv4 address");
     }
 }

@@ -8,8 +8,8 @@ mod password;
 mod throttle;
 mod users;
 
-pub use client::{ClientInfo, device_summary};
+pub use client::{ClientInfo, ForwardedForError, device_summary};
 pub use events::SecurityEvents;
-pub use password::{HashingFailed, PasswordHashString, hash_password, verify_password};
+pub use password::{PasswordError, PasswordHashString, Passwords};
 pub use throttle::{LoginThrottle, ThrottleVerdict};
-pub use users::{User, Users};
+pub use users::{StoredAccount, User, Users};

@@ -1,50 +1,58 @@
-//! Counting failed sign-ins in MongoDB, so every app instance sees the same counts.
+//! Counting attempts in MongoDB, so every app instance sees the same counts.
 
 use std::{sync::Arc, time::Duration};
 
-use futures_util::TryStreamExt;
 use mongodb::{
     Collection, Database,
-    bson::{DateTime, doc},
+    bson::{DateTime, Document, doc},
+    options::ReturnDocument,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{
     clock::Clock,
     config::Config,
-    db::{self, DbError},
+    db::{self, DbError, is_duplicate_key},
 };
 
-/// What a failure counter counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// How often an increment that lost a race to create its counter is tried again.
+const UPSERT_ATTEMPTS: usize = 3;
+
+/// What a counter counts. Each has its own limit and window from [`Config`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
-    /// Failures for one account (normalized email).
+    /// Sign-in attempts for one account from one client address: the low limit.
+    AccountAndAddress,
+    /// Sign-in attempts for one account from all addresses together: the high limit.
     Account,
-    /// Failures from one client address.
+    /// Sign-in attempts from one address, whatever the account.
     Address,
+    /// Accounts created from one address.
+    Registration,
 }
 
-/// One counter as stored. `_id` is `"<scope>:<key>"`, so one account and one address each have
-/// exactly one counter; the scope is also stored as its own field, which is what readers use.
+impl Scope {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::AccountAndAddress => "account_ip",
+            Self::Account => "account",
+            Self::Address => "ip",
+            Self::Registration => "register",
+        }
+    }
+}
+
+/// One counter as stored, `_id` being `"<scope>:<key>"`.
 #[derive(Debug, Clone, Deserialize)]
 struct Counter {
-    scope: Scope,
     count: i64,
     expires_at: DateTime,
-}
-
-fn counter_id(scope: Scope, key: &str) -> String {
-    match scope {
-        Scope::Account => format!("account:{key}"),
-        Scope::Address => format!("ip:{key}"),
-    }
 }
 
 /// Whether an attempt may go ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThrottleVerdict {
-    /// Under every limit.
+    /// Under every limit; the attempt has been counted.
     Allowed,
     /// Over a limit; the window that blocks it passes in `retry_after_secs` (at least 1).
     Refused {
@@ -53,16 +61,27 @@ pub enum ThrottleVerdict {
     },
 }
 
-/// Failed-sign-in limits (`Config::max_failures_per_account`, `Config::max_failures_per_ip`,
-/// `Config::throttle_window`): once one account or one address has that many failures within
-/// one window, further attempts are refused until that window has passed. A successful
-/// sign-in clears the account's counter.
+/// Attempt limits shared by every instance.
+///
+/// Each sign-in attempt is **reserved before the password is checked**: one atomic
+/// `findAndModify` per counter (`$inc`, upsert, the new count returned), refused when the new
+/// count passes the limit. Concurrent guesses therefore cannot all slip past a read of the old
+/// count: at most `limit` of them ever reach the password check in one window.
+///
+/// Three counters guard sign-in (defaults in [`Config`]): per account *and* client address (5:
+/// an attacker on one address gets 5 guesses), per account over all addresses (100: a
+/// distributed guesser is still capped, while one attacker can no longer lock the owner out),
+/// and per address over all accounts (20: one address cannot spray many accounts). A successful
+/// sign-in clears its account-and-address counter and gives back its reservation on the others.
 #[derive(Debug, Clone)]
 pub struct LoginThrottle {
     counters: Collection<Counter>,
+    per_account_and_ip: u32,
     per_account: u32,
     per_ip: u32,
+    per_ip_registrations: u32,
     window: Duration,
+    registration_window: Duration,
     clock: Arc<dyn Clock>,
 }
 
@@ -71,67 +90,113 @@ impl LoginThrottle {
     pub fn new(db: &Database, config: &Config, clock: Arc<dyn Clock>) -> Self {
         Self {
             counters: db.collection(db::LOGIN_THROTTLE),
+            per_account_and_ip: config.max_failures_per_account_and_ip,
             per_account: config.max_failures_per_account,
             per_ip: config.max_failures_per_ip,
+            per_ip_registrations: config.max_registrations_per_ip,
             window: config.throttle_window,
+            registration_window: config.registration_window,
             clock,
         }
     }
 
-    fn limit(&self, scope: Scope) -> i64 {
-        i64::from(match scope {
-            Scope::Account => self.per_account,
-            Scope::Address => self.per_ip,
-        })
+    fn limit(&self, scope: Scope) -> (u32, Duration) {
+        match scope {
+            Scope::AccountAndAddress => (self.per_account_and_ip, self.window),
+            Scope::Account => (self.per_account, self.window),
+            Scope::Address => (self.per_ip, self.window),
+            Scope::Registration => (self.per_ip_registrations, self.registration_window),
+        }
     }
 
-    /// Whether a sign-in for the account (normalized email) from address `ip` may go ahead.
+    fn sign_in_counters(email: &str, ip: &str) -> [(Scope, String); 3] {
+        [(Scope::AccountAndAddress, format!("{email}|{ip}")), (Scope::Account, email.to_owned()), (Scope::Address, ip.to_owned())]
+    }
+
+    /// Counts a sign-in attempt (or a current-password check) for the account (normalized
+    /// email) from the client address key `ip`, before the password is checked, and says
+    /// whether it may go ahead.
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn check(&self, email: &str, ip: &str) -> Result<ThrottleVerdict, DbError> {
-        let now = DateTime::from_time_0_3(self.clock.now());
-        let ids = [counter_id(Scope::Account, email), counter_id(Scope::Address, ip)];
-        let counters: Vec<Counter> = self.counters.find(doc! { "_id": { "$in": ids.to_vec() } }).await?.try_collect().await?;
-        let retry_after_ms = counters
-            .iter()
-            .filter(|c| c.expires_at > now && c.count >= self.limit(c.scope))
-            .map(|c| c.expires_at.timestamp_millis() - now.timestamp_millis())
-            .max();
+    pub async fn reserve_sign_in(&self, email: &str, ip: &str) -> Result<ThrottleVerdict, DbError> {
+        self.reserve(&Self::sign_in_counters(email, ip)).await
+    }
+
+    /// After a successful sign-in: clears the account-and-address counter and gives back this
+    /// attempt's reservation on the account and address counters.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn sign_in_succeeded(&self, email: &str, ip: &str) -> Result<(), DbError> {
+        let [pair, account, address] = Self::sign_in_counters(email, ip);
+        self.counters.delete_one(doc! { "_id": counter_id(pair.0, &pair.1) }).await?;
+        for (scope, key) in [account, address] {
+            self.counters
+                .update_one(doc! { "_id": counter_id(scope, &key), "count": { "$gt": 0 } }, doc! { "$inc": { "count": -1_i64 } })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Counts an account registration from the client address key `ip` and says whether it
+    /// may go ahead.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn reserve_registration(&self, ip: &str) -> Result<ThrottleVerdict, DbError> {
+        self.reserve(&[(Scope::Registration, ip.to_owned())]).await
+    }
+
+    /// Adds one to each counter atomically and refuses if any passed its limit. A counter whose
+    /// window has passed starts again at one.
+    async fn reserve(&self, counters: &[(Scope, String)]) -> Result<ThrottleVerdict, DbError> {
+        let now = self.clock.now();
+        let mut retry_after_ms: Option<i64> = None;
+        for (scope, key) in counters {
+            let (limit, window) = self.limit(*scope);
+            let counter = self.increment(*scope, key, now, window).await?;
+            if counter.count > i64::from(limit) {
+                let wait = counter.expires_at.timestamp_millis() - DateTime::from_time_0_3(now).timestamp_millis();
+                retry_after_ms = Some(retry_after_ms.unwrap_or(0).max(wait));
+            }
+        }
         Ok(match retry_after_ms {
             Some(ms) => ThrottleVerdict::Refused { retry_after_secs: u64::try_from((ms + 999) / 1000).unwrap_or(1).max(1) },
             None => ThrottleVerdict::Allowed,
         })
     }
 
-    /// Counts one failed attempt against the account and the address. A counter whose window
-    /// has passed starts again at one.
-    ///
-    /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn record_failure(&self, email: &str, ip: &str) -> Result<(), DbError> {
-        let now = self.clock.now();
-        let fresh_until = DateTime::from_time_0_3(now.saturating_add(self.window.try_into().unwrap_or(time::Duration::MAX)));
+    async fn increment(&self, scope: Scope, key: &str, now: time::OffsetDateTime, window: Duration) -> Result<Counter, DbError> {
+        let fresh_until = DateTime::from_time_0_3(now.saturating_add(window.try_into().unwrap_or(time::Duration::MAX)));
         let now = DateTime::from_time_0_3(now);
         let in_window = doc! { "$gt": ["$expires_at", now] };
-        for (scope, key) in [(Scope::Account, email), (Scope::Address, ip)] {
-            let scope_name = mongodb::bson::to_bson(&scope).map_err(|e| DbError::Encode(e.to_string()))?;
-            let update = vec![doc! { "$set": {
-                "scope": scope_name,
-                "count": { "$cond": [in_window.clone(), { "$add": ["$count", 1_i64] }, 1_i64] },
-                "expires_at": { "$cond": [in_window.clone(), "$expires_at", fresh_until] },
-            } }];
-            self.counters.update_one(doc! { "_id": counter_id(scope, key) }, update).upsert(true).await?;
+        let update: Vec<Document> = vec![doc! { "$set": {
+            "scope": scope.prefix(),
+            "count": { "$cond": [in_window.clone(), { "$add": ["$count", 1_i64] }, 1_i64] },
+            "expires_at": { "$cond": [in_window, "$expires_at", fresh_until] },
+        } }];
+        // Two first attempts at once can both try to insert the counter. MongoDB answers the
+        // loser with a duplicate key, SecantusDB with no document; either way the counter now
+        // exists, and the retry increments it.
+        for _ in 0..UPSERT_ATTEMPTS {
+            let result = self
+                .counters
+                .find_one_and_update(doc! { "_id": counter_id(scope, key) }, update.clone())
+                .upsert(true)
+                .return_document(ReturnDocument::After)
+                .await;
+            match result {
+                Ok(Some(counter)) => return Ok(counter),
+                Ok(None) => continue,
+                Err(err) if is_duplicate_key(&err) => continue,
+                Err(err) => return Err(err.into()),
+            }
         }
-        Ok(())
+        Err(DbError::Refused(format!("the counter {} could not be incremented", counter_id(scope, key))))
     }
+}
 
-    /// Forgets the account's failures after a successful sign-in. The address keeps its count.
-    ///
-    /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn clear_account(&self, email: &str) -> Result<(), DbError> {
-        self.counters.delete_one(doc! { "_id": counter_id(Scope::Account, email) }).await?;
-        Ok(())
-    }
+fn counter_id(scope: Scope, key: &str) -> String {
+    format!("{}:{key}", scope.prefix())
 }

@@ -33,6 +33,24 @@ pub struct User {
     pub email: String,
 }
 
+/// An account with what checking its password needs.
+#[derive(Debug, Clone)]
+pub struct StoredAccount {
+    /// The account.
+    pub user: User,
+    /// Its password hash.
+    pub hash: PasswordHashString,
+    /// When its password last changed (or the account was created). A sign-in checked against
+    /// the hash above is only good while this is unchanged.
+    pub password_changed_at: DateTime,
+}
+
+impl From<UserDocument> for StoredAccount {
+    fn from(d: UserDocument) -> Self {
+        Self { user: User::from(&d), hash: PasswordHashString::from_stored(d.password_hash), password_changed_at: d.password_changed_at }
+    }
+}
+
 impl From<&UserDocument> for User {
     fn from(d: &UserDocument) -> Self {
         Self { id: d.id.to_hex(), email: d.email.clone() }
@@ -73,21 +91,27 @@ impl Users {
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn find_by_email(&self, email: &str) -> Result<Option<(User, PasswordHashString)>, DbError> {
-        let found = self.users.find_one(doc! { "email": email }).await?;
-        Ok(found.map(|d| (User::from(&d), PasswordHashString::from_stored(d.password_hash))))
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<StoredAccount>, DbError> {
+        Ok(self.users.find_one(doc! { "email": email }).await?.map(StoredAccount::from))
     }
 
     /// The account with this id and its password hash, if any. A malformed id finds nothing.
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn find_by_id(&self, id: &str) -> Result<Option<(User, PasswordHashString)>, DbError> {
+    pub async fn find_by_id(&self, id: &str) -> Result<Option<StoredAccount>, DbError> {
         let Ok(id) = ObjectId::parse_str(id) else {
             return Ok(None);
         };
-        let found = self.users.find_one(doc! { "_id": id }).await?;
-        Ok(found.map(|d| (User::from(&d), PasswordHashString::from_stored(d.password_hash))))
+        Ok(self.users.find_one(doc! { "_id": id }).await?.map(StoredAccount::from))
+    }
+
+    /// When the password of account `id` last changed, or `None` when there is no such account.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn password_changed_at(&self, id: &str) -> Result<Option<DateTime>, DbError> {
+        Ok(self.find_by_id(id).await?.map(|account| account.password_changed_at))
     }
 
     /// Replaces the password of account `id` and records when. Returns whether the account exists.

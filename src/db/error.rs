@@ -33,8 +33,38 @@ impl DbError {
     }
 }
 
+/// Server error codes that mean "not now" rather than "no": the primary is stepping down or
+/// shutting down, the node is not (or no longer) primary, the network or a time limit failed,
+/// or the write concern could not be met. A retry later, perhaps on a new primary, can succeed.
+const UNAVAILABLE_CODES: [i32; 15] = [
+    6,     // HostUnreachable
+    7,     // HostNotFound
+    50,    // MaxTimeMSExpired
+    64,    // WriteConcernFailed
+    89,    // NetworkTimeout
+    91,    // ShutdownInProgress
+    189,   // PrimarySteppedDown
+    262,   // ExceededTimeLimit
+    9001,  // SocketException
+    10058, // LegacyNotPrimary
+    10107, // NotWritablePrimary
+    11600, // InterruptedAtShutdown
+    11602, // InterruptedDueToReplStateChange
+    13435, // NotPrimaryNoSecondaryOk
+    13436, // NotPrimaryOrSecondary
+];
+
 impl From<mongodb::error::Error> for DbError {
     fn from(err: mongodb::error::Error) -> Self {
+        let code = match err.kind.as_ref() {
+            ErrorKind::Command(command) => Some(command.code),
+            ErrorKind::Write(WriteFailure::WriteError(write)) => Some(write.code),
+            ErrorKind::Write(WriteFailure::WriteConcernError(concern)) => Some(concern.code),
+            _ => None,
+        };
+        if code.is_some_and(|code| UNAVAILABLE_CODES.contains(&code)) {
+            return Self::Unavailable(err.to_string());
+        }
         match err.kind.as_ref() {
             ErrorKind::ServerSelection { .. }
             | ErrorKind::Io(_)

@@ -29,27 +29,30 @@ const API_PREFIX: &str = "/api/";
 ///    never loads or saves a session;
 /// 3. the complete removal cookie, so a `__Host-` cookie really goes at logout (`cookie`);
 /// 4. `Cache-Control: no-store` on pages and API answers (`headers`);
-/// 5. tracing, outermost, so every answer is logged.
+/// 5. the security headers: content security policy, nosniff, referrer policy, HSTS (`headers`);
+/// 6. tracing, outermost, so every answer is logged.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            headers::set_page_policy();
+        }
     };
     let render = {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
-        .leptos_routes_with_context(&state, routes, context, render)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(api_guard::guard_api))
+        .leptos_routes_with_context(&state, routes, context.clone(), render)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(middleware::from_fn_with_state(state.config.clone(), api_guard::guard_api))
         .layer(session_layer(&state.config, state.store.clone()))
         .layer(middleware::map_response_with_state(state.config.clone(), complete_removal_cookie))
-        .layer(middleware::from_fn(headers::no_store))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(middleware::from_fn(headers::no_store));
+    headers::with_security_headers(router, &state.config).layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 /// `200 {"mongodb":"ok"}` when MongoDB answers a ping, `503` with the reason otherwise.

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
-use mongodb::{Collection, bson::doc};
+use mongodb::{
+    Collection,
+    bson::{Bson, Document, doc},
+};
 use time::OffsetDateTime;
 use tower_sessions::session::Id;
 
@@ -104,6 +107,29 @@ impl SessionRegistry {
     pub async fn revoke(&self, user_id: &str, handle: &str) -> Result<bool, DbError> {
         let result = self.sessions.delete_one(doc! { "handle": handle, "user_id": user_id }).await?;
         Ok(result.deleted_count == 1)
+    }
+
+    /// Keeps at most `cap` sessions of `user_id`: ends those beyond the `cap` most recently
+    /// created (the oldest sign-ins) and returns how many ended. One query when under the cap.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn end_oldest_beyond(&self, user_id: &str, cap: u32) -> Result<u64, DbError> {
+        let excess: Vec<Document> = self
+            .sessions
+            .clone_with_type::<Document>()
+            .find(doc! { "user_id": user_id })
+            .sort(doc! { "created_at": -1, "_id": -1 })
+            .skip(u64::from(cap))
+            .projection(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        if excess.is_empty() {
+            return Ok(0);
+        }
+        let keys: Vec<Bson> = excess.into_iter().filter_map(|mut d| d.remove("_id")).collect();
+        Ok(self.sessions.delete_many(doc! { "user_id": user_id, "_id": { "$in": keys } }).await?.deleted_count)
     }
 
     /// The public handle of the session with token `session_id`, if that session exists.

@@ -14,11 +14,12 @@ use tower::ServiceExt;
 /// The host the in-process tests pretend to serve.
 pub const HOST: &str = "sessionguard.test";
 
-/// One answer: status, headers and the JSON body (or `Null`).
+/// One answer: status, headers, the body as text, and as JSON (or `Null`).
 #[derive(Debug)]
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    pub text: String,
     pub json: serde_json::Value,
 }
 
@@ -77,6 +78,13 @@ impl Device {
         self.send(request.body(Body::from(body)).unwrap()).await
     }
 
+    /// GETs the page at `path` (and query) as a browser navigation would.
+    pub async fn page(&mut self, path: &str) -> Answer {
+        let request =
+            Request::get(path).header(header::HOST, HOST).header(header::ACCEPT, "text/html").header(header::USER_AGENT, &self.user_agent);
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
     /// Sends a request with this device's cookie and address, and keeps the cookie it gets.
     pub async fn send(&mut self, mut request: Request<Body>) -> Answer {
         if let Some(cookie) = &self.cookie {
@@ -88,7 +96,7 @@ impl Device {
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        let answer = Answer { status, headers, json };
+        let answer = Answer { status, headers, text: String::from_utf8_lossy(&bytes).into_owned(), json };
         for set in answer.set_cookies() {
             let pair = set.split(';').next().unwrap_or_default().to_owned();
             if set.contains("Max-Age=0") {

@@ -51,12 +51,15 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A fresh, indexed database for one test.
+/// A fresh, indexed database for one test. Its client's `appName` is the database's name, so a
+/// `failCommand` fail point can target this test's commands alone ([`fail_next`]).
 pub async fn fresh_database() -> TestDatabase {
+    let name = format!("sessionguard_test_{}", unique_suffix());
     let mut options = ClientOptions::parse(mongodb_uri()).await.unwrap();
     options.server_selection_timeout = Some(Duration::from_secs(5));
+    options.app_name = Some(name.clone());
     let client = Client::with_options(options).unwrap();
-    let db = client.database(&format!("sessionguard_test_{}", unique_suffix()));
+    let db = client.database(&name);
     ensure_indexes(&db).await.expect("creating indexes on the test database");
     TestDatabase(db)
 }
@@ -68,9 +71,57 @@ fn unique_suffix() -> String {
     format!("{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// The configuration tests run with: the defaults, pointed at `db`.
+/// The configuration tests run with: the defaults, pointed at `db`, served as
+/// `http://sessionguard.test` (plain HTTP, so the cookie is not `Secure`).
 pub fn test_config(db: &Database) -> Config {
-    Config { mongodb_uri: mongodb_uri(), mongodb_db: db.name().to_owned(), ..Config::default() }
+    Config {
+        mongodb_uri: mongodb_uri(),
+        mongodb_db: db.name().to_owned(),
+        cookie_secure: false,
+        public_origin: format!("http://{}", http::HOST),
+        ..Config::default()
+    }
+}
+
+/// The server's one `failCommand` fail point, held by one test at a time: configuring it
+/// replaces whatever another test set.
+static FAIL_POINT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// An armed `failCommand` fail point; [`FailPoint::off`] disarms it and lets the next test have it.
+pub struct FailPoint<'a> {
+    db: &'a Database,
+    _held: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Makes commands named in `commands` that `db`'s own client sends fail with MongoDB error
+/// `code`, in `mode` (`{times: n}`, or `{skip: n}` to let the first `n` through and fail every
+/// one after), through the server's `failCommand` fail point. The server must run with test
+/// commands enabled, as scripts/test starts it. Other tests' clients are untouched: the fail
+/// point matches this test's `appName` only.
+pub async fn fail_commands<'a>(db: &'a Database, commands: &[&str], code: i32, mode: mongodb::bson::Document) -> FailPoint<'a> {
+    let held = FAIL_POINT.lock().await;
+    configure_fail_point(db, mongodb::bson::Bson::Document(mode), commands, code).await;
+    FailPoint { db, _held: held }
+}
+
+impl FailPoint<'_> {
+    /// Disarms the fail point.
+    pub async fn off(self) {
+        configure_fail_point(self.db, "off".into(), &[], 0).await;
+    }
+}
+
+async fn configure_fail_point(db: &Database, mode: mongodb::bson::Bson, commands: &[&str], code: i32) {
+    let app_name = db.name().to_owned();
+    db.client()
+        .database("admin")
+        .run_command(mongodb::bson::doc! {
+            "configureFailPoint": "failCommand",
+            "mode": mode,
+            "data": { "failCommands": commands, "errorCode": code, "appName": app_name },
+        })
+        .await
+        .expect("configureFailPoint failed: start the test server with --enable-test-commands (scripts/test does)");
 }
 
 /// Application state on `db` with the given clock.

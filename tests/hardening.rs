@@ -1,0 +1,391 @@
+//! The holes a security review found, each tried the way an attacker would, through the real
+//! router against the test MongoDB. SECURITY.md names these tests requirement by requirement.
+
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{Router, http::StatusCode};
+use base64::Engine;
+use common::http::{Answer, Device, HOST};
+use futures_util::TryStreamExt;
+use mongodb::bson::{Document, doc};
+use sessionguard::{clock::SystemClock, config::Config, server::router, state::AppState};
+
+const PASSWORD: &str = "correct horse battery";
+const FIREFOX: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+/// One app on a fresh database, with the test configuration changed by `adjust`.
+struct World {
+    db: common::TestDatabase,
+    state: AppState,
+    app: Router,
+}
+
+impl World {
+    async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    async fn with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let db = common::fresh_database().await;
+        let mut config = common::test_config(&db);
+        adjust(&mut config);
+        let state = common::app_state_with_clock(db.clone(), config, Arc::new(SystemClock));
+        Self { app: router(state.clone()), state, db }
+    }
+
+    /// A device at client address `ip` (the socket peer).
+    fn device_at(&self, ip: [u8; 4]) -> Device {
+        let mut device = Device::new(self.app.clone(), FIREFOX);
+        device.ip = SocketAddr::from((ip, 40000));
+        device
+    }
+
+    async fn register(&self, email: &str) {
+        let mut device = self.device_at([192, 0, 2, 200]);
+        let answer = device.call("register", &[("email", email), ("password", PASSWORD)]).await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    }
+
+    async fn user_id(&self, email: &str) -> String {
+        let user = self.db.collection::<Document>("users").find_one(doc! { "email": email }).await.unwrap().unwrap();
+        user.get_object_id("_id").unwrap().to_hex()
+    }
+
+    async fn sessions_of(&self, email: &str) -> Vec<Document> {
+        let user_id = self.user_id(email).await;
+        self.db.collection::<Document>("sessions").find(doc! { "user_id": user_id }).await.unwrap().try_collect().await.unwrap()
+    }
+
+    async fn events_of(&self, email: &str, kind: &str) -> Vec<Document> {
+        let user_id = self.user_id(email).await;
+        let filter = doc! { "user_id": user_id, "kind": kind };
+        self.db.collection::<Document>("security_events").find(filter).await.unwrap().try_collect().await.unwrap()
+    }
+}
+
+async fn login(device: &mut Device, email: &str, password: &str) -> Answer {
+    device.call("login", &[("email", email), ("password", password)]).await
+}
+
+#[tokio::test]
+async fn concurrent_wrong_guesses_cannot_race_past_the_throttle() {
+    // Enough hashing slots that no guess is turned away as busy: only the throttle decides.
+    let w = World::with(|c| c.hash_concurrency = 64).await;
+    w.register("alice@example.com").await;
+    let attacker = w.device_at([203, 0, 113, 9]);
+    let guesses: Vec<_> = (0..50)
+        .map(|i| {
+            let mut device = attacker.clone();
+            tokio::spawn(async move { login(&mut device, "alice@example.com", &format!("guess number {i}")).await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(checked <= 5, "at most 5 guesses may reach the password check, {checked} did: {statuses:?}");
+    assert_eq!(checked + refused, 50, "every other guess is refused with 429: {statuses:?}");
+    assert!(w.events_of("alice@example.com", "failed_login").await.len() <= 5, "one failed_login event per verification");
+}
+
+#[tokio::test]
+async fn an_attacker_on_one_address_cannot_lock_the_owner_out() {
+    let w = World::new().await;
+    w.register("alice@example.com").await;
+    let mut attacker = w.device_at([203, 0, 113, 9]);
+    for _ in 0..5 {
+        assert_eq!(login(&mut attacker, "alice@example.com", "a wrong guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login(&mut attacker, "alice@example.com", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the attacker's address is blocked"
+    );
+    let mut owner = w.device_at([198, 51, 100, 20]);
+    let answer = login(&mut owner, "alice@example.com", PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::OK, "the owner, elsewhere, still signs in: {answer:?}");
+    assert_eq!(w.sessions_of("alice@example.com").await.len(), 2, "registration and the owner's sign-in");
+}
+
+#[tokio::test]
+async fn guesses_spread_over_many_addresses_still_meet_the_account_limit() {
+    let w = World::with(|c| c.max_failures_per_account = 8).await;
+    w.register("alice@example.com").await;
+    for address in 1..=4u8 {
+        let mut attacker = w.device_at([203, 0, 113, address]);
+        for _ in 0..2 {
+            assert_eq!(login(&mut attacker, "alice@example.com", "a wrong guess").await.status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    let mut fifth = w.device_at([203, 0, 113, 5]);
+    let answer = login(&mut fifth, "alice@example.com", "a wrong guess").await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "the ninth guess over all addresses is refused");
+    assert!(answer.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn password_hashing_is_capped_and_busy_answers_503_with_retry_after() {
+    let w = World::new().await;
+    w.register("alice@example.com").await;
+    let slots = w.state.passwords.occupy_all();
+    let mut device = w.device_at([198, 51, 100, 20]);
+    let answer = login(&mut device, "alice@example.com", PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
+    assert_eq!(answer.json["error"]["Busy"]["retry_after_secs"], 1);
+    assert_eq!(answer.headers["retry-after"], "1");
+    let answer = device.call("register", &[("email", "bob@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "registration hashes too: {answer:?}");
+    assert_eq!(w.db.collection::<Document>("users").count_documents(doc! {}).await.unwrap(), 1, "nothing was created");
+    drop(slots);
+    assert_eq!(login(&mut device, "alice@example.com", PASSWORD).await.status, StatusCode::OK, "freed slots serve again");
+}
+
+#[tokio::test]
+async fn registration_is_limited_per_address() {
+    let w = World::with(|c| c.max_registrations_per_ip = 3).await;
+    let mut device = w.device_at([203, 0, 113, 50]);
+    for i in 0..3 {
+        let email = format!("user{i}@example.com");
+        assert_eq!(device.call("register", &[("email", &email), ("password", PASSWORD)]).await.status, StatusCode::OK);
+    }
+    let answer = device.call("register", &[("email", "user9@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{answer:?}");
+    assert_eq!(w.db.collection::<Document>("users").count_documents(doc! {}).await.unwrap(), 3);
+    let mut elsewhere = w.device_at([198, 51, 100, 50]);
+    assert_eq!(elsewhere.call("register", &[("email", "user9@example.com"), ("password", PASSWORD)]).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_sign_in_checked_against_the_old_password_does_not_survive_the_change() {
+    let w = World::new().await;
+    w.register("alice@example.com").await;
+    let mut owner = w.device_at([198, 51, 100, 20]);
+    assert_eq!(login(&mut owner, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+
+    // The thief's sign-in passes the password check with the old password, then is held there.
+    let held = w.state.after_password_check.arm();
+    let mut thief = w.device_at([203, 0, 113, 9]);
+    let thief_login = tokio::spawn(async move { (login(&mut thief, "alice@example.com", PASSWORD).await, thief) });
+    held.reached().await;
+
+    // Meanwhile the owner changes the password, which ends every other session there is.
+    let changed = owner.call("change_password", &[("current", PASSWORD), ("new", "a brand new password")]).await;
+    assert_eq!(changed.status, StatusCode::OK, "{changed:?}");
+
+    // Now the thief's sign-in goes on to create its session: it must not outlive the change.
+    held.release().await;
+    let (answer, mut thief) = thief_login.await.unwrap();
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
+    assert_eq!(w.sessions_of("alice@example.com").await.len(), 1, "only the owner's session remains");
+    assert_eq!(thief.call("list_sessions", &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(owner.call("list_sessions", &[]).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_password_change_whose_sign_outs_failed_says_so_and_can_be_finished() {
+    let w = World::new().await;
+    w.register("alice@example.com").await;
+    let mut owner = w.device_at([198, 51, 100, 20]);
+    assert_eq!(login(&mut owner, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+    let mut other = w.device_at([198, 51, 100, 21]);
+    assert_eq!(login(&mut other, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+
+    // The first delete (the throttle giving back its reservation) goes through; the next, the
+    // one that ends the other sessions, fails (WriteConcernFailed).
+    let fail_point = common::fail_commands(&w.db, &["delete"], 64, doc! { "skip": 1 }).await;
+    let answer = owner.call("change_password", &[("current", PASSWORD), ("new", "a brand new password")]).await;
+    fail_point.off().await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
+    assert_eq!(
+        answer.message(),
+        "Your password was changed, but we could not sign out your other sessions. Use “Sign out all other sessions” to finish."
+    );
+    assert_eq!(w.sessions_of("alice@example.com").await.len(), 3, "nothing was ended yet");
+
+    let retry = owner.call("sign_out_others", &[]).await;
+    assert_eq!(retry.status, StatusCode::OK, "{retry:?}");
+    assert_eq!(w.sessions_of("alice@example.com").await.len(), 1, "the retry finished the job");
+    assert_eq!(other.call("list_sessions", &[]).await.status, StatusCode::UNAUTHORIZED);
+    let mut fresh = w.device_at([198, 51, 100, 22]);
+    assert_eq!(login(&mut fresh, "alice@example.com", "a brand new password").await.status, StatusCode::OK, "the new password is in force");
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_client_is_counted_from_the_right() {
+    let w = World::with(|c| {
+        c.trust_proxy = true;
+        c.trust_proxy_hops = 1;
+    })
+    .await;
+    w.register_via_proxy("alice@example.com").await;
+    // The proxy (10.0.0.2) appends the real client, 203.0.113.9; the attacker writes the rest.
+    let mut attacker = w.device_at([10, 0, 0, 2]);
+    for i in 0..5 {
+        let spoofed = format!("198.51.100.{i}, 203.0.113.9");
+        let answer = attacker
+            .call_with(
+                "login",
+                &[("email", "alice@example.com"), ("password", "wrong")],
+                &[("origin", &format!("http://{HOST}")), ("x-forwarded-for", &spoofed)],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    let answer = attacker
+        .call_with(
+            "login",
+            &[("email", "alice@example.com"), ("password", "wrong")],
+            &[("origin", &format!("http://{HOST}")), ("x-forwarded-for", "198.51.100.99, 203.0.113.9")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "rotating the left-hand entries does not escape the per-address limit");
+    let events = w.events_of("alice@example.com", "failed_login").await;
+    assert!(events.iter().all(|e| e.get_str("ip").unwrap() == "203.0.113.9"), "the log records the real client: {events:?}");
+
+    for malformed in ["", "not-an-address", "203.0.113.9 203.0.113.10"] {
+        let answer = attacker
+            .call_with(
+                "login",
+                &[("email", "alice@example.com"), ("password", PASSWORD)],
+                &[("origin", &format!("http://{HOST}")), ("x-forwarded-for", malformed)],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{malformed:?}: {answer:?}");
+        assert_eq!(answer.json["error"]["BadInput"], "ForwardedFor");
+    }
+    let answer = attacker.call("login", &[("email", "alice@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "no header behind a proxy: never the proxy's own address");
+    assert_eq!(w.sessions_of("alice@example.com").await.len(), 1, "only the registration's session");
+}
+
+impl World {
+    async fn register_via_proxy(&self, email: &str) {
+        let mut device = self.device_at([10, 0, 0, 2]);
+        let headers = [("origin", format!("http://{HOST}")), ("x-forwarded-for", "192.0.2.200".to_owned())];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let answer = device.call_with("register", &[("email", email), ("password", PASSWORD)], &headers).await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn state_changing_calls_must_prove_they_come_from_the_public_origin() {
+    let w = World::new().await;
+    w.register("alice@example.com").await;
+    let mut device = w.device_at([198, 51, 100, 20]);
+    assert_eq!(login(&mut device, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+    let refused: [&[(&str, &str)]; 6] = [
+        &[("origin", "https://sessionguard.test")],
+        &[("origin", "http://sessionguard.test:8080")],
+        &[("origin", "http://evil.example"), ("host", "evil.example")],
+        &[("referer", "http://evil.example/page")],
+        &[("sec-fetch-site", "same-site")],
+        &[],
+    ];
+    for headers in refused {
+        let answer = device.call_with("logout", &[], headers).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert_eq!(answer.json["error"], "CrossSite");
+    }
+    assert_eq!(w.sessions_of("alice@example.com").await.len(), 2, "nothing ended");
+    let answer = device.call_with("logout", &[], &[("referer", "http://sessionguard.test/account/security")]).await;
+    assert_eq!(answer.status, StatusCode::OK, "a same-origin Referer is evidence enough: {answer:?}");
+    assert_eq!(w.sessions_of("alice@example.com").await.len(), 1);
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_policy_and_every_answer_the_security_headers() {
+    let w = World::new().await;
+    let mut device = w.device_at([198, 51, 100, 20]);
+    let page = device.page("/login").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let policy = page.headers["content-security-policy"].to_str().unwrap().to_owned();
+    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce in the policy");
+    assert!(page.text.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry the policy's nonce");
+    for directive in ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "'wasm-unsafe-eval'"] {
+        assert!(policy.contains(directive), "{directive} missing from {policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_ne!(device.page("/login").await.headers["content-security-policy"].to_str().unwrap(), policy, "a new nonce per page");
+    assert_eq!(page.headers["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
+    assert!(!page.headers.contains_key("strict-transport-security"), "no HSTS over plain HTTP");
+
+    let api = device.call("me", &[]).await;
+    assert_eq!(api.headers["content-security-policy"], "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    assert_eq!(api.headers["cache-control"], "no-store");
+    assert_eq!(api.headers["x-content-type-options"], "nosniff");
+
+    let secure = World::with(|c| c.cookie_secure = true).await;
+    let answer = secure.device_at([198, 51, 100, 20]).page("/").await;
+    assert_eq!(answer.headers["strict-transport-security"], "max-age=31536000; includeSubDomains");
+}
+
+#[tokio::test]
+async fn ending_this_devices_session_tells_the_browser_to_clear_site_data() {
+    let w = World::new().await;
+    w.register("alice@example.com").await;
+    let mut device = w.device_at([198, 51, 100, 20]);
+    for endpoint in ["logout", "logout_everywhere"] {
+        assert_eq!(login(&mut device, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+        let answer = device.call(endpoint, &[]).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.headers["clear-site-data"], "\"cookies\", \"storage\"", "{endpoint}");
+    }
+    assert_eq!(login(&mut device, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+    assert!(!device.call("sign_out_others", &[]).await.headers.contains_key("clear-site-data"), "this device stays signed in");
+}
+
+#[tokio::test]
+async fn the_error_banner_shows_only_the_servers_own_sentences() {
+    let w = World::new().await;
+    let crafted = br#"{"error":{"BadInput":"Your account is locked. Call +1 555 0100 to unlock it."},"message":"Call +1 555 0100"}"#;
+    let err = base64::engine::general_purpose::URL_SAFE.encode(crafted);
+    let mut device = w.device_at([198, 51, 100, 20]);
+    let page = device.page(&format!("/login?__path=/api/login&__err={err}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text.contains("555 0100"), "attacker text reached the page");
+    let relabelled = base64::engine::general_purpose::URL_SAFE.encode(br#"{"error":"WrongCredentials","message":"Call +1 555 0100"}"#);
+    let page = device.page(&format!("/login?__path=/api/login&__err={relabelled}")).await;
+    assert!(!page.text.contains("555 0100"));
+    assert!(page.text.contains("That email and password do not match an account."), "a real code shows our sentence");
+}
+
+#[tokio::test]
+async fn an_oversized_email_is_refused_before_any_lookup_or_counter() {
+    let w = World::new().await;
+    let mut device = w.device_at([198, 51, 100, 20]);
+    let email = format!("{}@example.com", "a".repeat(250));
+    let answer = login(&mut device, &email, PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{answer:?}");
+    assert_eq!(answer.json["error"]["BadInput"], "EmailTooLong");
+    assert_eq!(w.db.collection::<Document>("login_throttle").count_documents(doc! {}).await.unwrap(), 0, "it never became a throttle key");
+}
+
+#[tokio::test]
+async fn past_the_session_cap_the_oldest_session_ends_and_the_log_says_so() {
+    let w = World::with(|c| c.max_sessions_per_user = 3).await;
+    w.register("alice@example.com").await;
+    let mut devices = Vec::new();
+    for i in 0..3u8 {
+        let mut device = w.device_at([198, 51, 100, 30 + i]);
+        assert_eq!(login(&mut device, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+        devices.push(device);
+    }
+    let sessions = w.sessions_of("alice@example.com").await;
+    assert_eq!(sessions.len(), 3, "registration's session was the oldest and ended");
+    assert!(sessions.iter().all(|s| s.get_str("ip").unwrap() != "192.0.2.200"));
+    let events = w.events_of("alice@example.com", "session_limit").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].get_i64("sessions_ended").unwrap(), 1);
+    for device in &mut devices {
+        assert_eq!(device.call("list_sessions", &[]).await.status, StatusCode::OK);
+    }
+}
