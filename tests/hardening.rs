@@ -318,9 +318,13 @@ async fn pages_carry_a_nonce_policy_and_every_answer_the_security_headers() {
     assert_eq!(page.headers["referrer-policy"], "same-origin");
     assert!(!page.headers.contains_key("strict-transport-security"), "no HSTS over plain HTTP");
 
+    assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
+
     let api = device.call("me", &[]).await;
     assert_eq!(api.headers["content-security-policy"], "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
     assert_eq!(api.headers["cache-control"], "no-store");
+    assert_eq!(api.headers["content-disposition"], "attachment; filename=\"api.json\"");
+    assert_eq!(api.headers["content-type"], "application/json", "JSON is UTF-8 by definition (RFC 8259)");
     assert_eq!(api.headers["x-content-type-options"], "nosniff");
 
     let secure = World::with(|c| c.cookie_secure = true).await;
@@ -388,4 +392,28 @@ async fn past_the_session_cap_the_oldest_session_ends_and_the_log_says_so() {
     for device in &mut devices {
         assert_eq!(device.call("list_sessions", &[]).await.status, StatusCode::OK);
     }
+}
+
+#[tokio::test]
+async fn session_ids_are_128_random_bits_and_never_leave_the_cookie() {
+    let w = World::new().await;
+    w.register("alice@example.com").await;
+    let mut device = w.device_at([198, 51, 100, 20]);
+    let answer = login(&mut device, "alice@example.com", PASSWORD).await;
+    let token = device.cookie.clone().unwrap().split_once('=').unwrap().1.to_owned();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&token).expect("the cookie value is base64url");
+    assert_eq!(bytes.len(), 16, "128 bits");
+    let ids: std::collections::HashSet<_> = (0..1000).map(|_| tower_sessions::session::Id::default().0).collect();
+    assert_eq!(ids.len(), 1000, "fresh ids do not repeat");
+
+    let mut seen = vec![answer.text.clone(), format!("{:?}", answer.headers.get("location"))];
+    for endpoint in ["me", "list_sessions", "security_events"] {
+        let answer = device.call(endpoint, &[]).await;
+        seen.push(answer.text);
+        seen.push(format!("{:?}", answer.headers.get("location")));
+    }
+    seen.push(device.page("/account/security").await.text);
+    assert!(seen.iter().all(|text| !text.contains(&token)), "the token appears only in the cookie");
+    let stored: Vec<Document> = w.db.collection::<Document>("sessions").find(doc! {}).await.unwrap().try_collect().await.unwrap();
+    assert!(stored.iter().all(|d| !format!("{d}").contains(&token)), "the database holds the token's hash, never the token");
 }

@@ -60,13 +60,18 @@ pub fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>
 
 /// Marks every HTML page and every API answer `Cache-Control: no-store`: both show one user's
 /// account, and a copy kept in the browser's cache would still show it after logout (the Back
-/// button; ASVS 8.2.1). Static files keep their caching.
+/// button; ASVS 8.2.1). Static files keep their caching. API answers are also
+/// `Content-Disposition: attachment` (ASVS 14.4.2), so a browser never renders one as a page.
 pub async fn no_store(request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with(API_PREFIX);
     let mut response = next.run(request).await;
     let is_html = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    let headers = response.headers_mut();
     if is_api || is_html {
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if is_api {
+        headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"api.json\""));
     }
     response
 }
