@@ -43,13 +43,18 @@ wait_for_port() {
   fail "$name did not start listening on port $port within ${seconds}s"
 }
 
+# The SecantusDB server, for scripts and for the tests that restart it.
+SECANTUSD="$DB_VENV/bin/secantusd-py"
+
 # start_mongodb PORT STORAGE LOGFILE [EXTRA FLAGS...]: starts SecantusDB in the background and
-# sets MONGODB_PID. scripts/test passes --enable-test-commands, for the fail-point tests.
+# sets MONGODB_PID. By default it is a single-node replica set (named "secantus"), which offers
+# change streams; pass --standalone for a server without them. scripts/test also passes
+# --enable-test-commands, for the fail-point tests.
 start_mongodb() {
   local port=$1 storage=$2 log=$3
   shift 3
-  [[ -x "$DB_VENV/bin/secantusd-py" ]] || fail "SecantusDB is not installed; run scripts/setup"
-  "$DB_VENV/bin/secantusd-py" --standalone --host 127.0.0.1 --port "$port" --storage-path "$storage" "$@" >"$log" 2>&1 &
+  [[ -x "$SECANTUSD" ]] || fail "SecantusDB is not installed; run scripts/setup"
+  "$SECANTUSD" --host 127.0.0.1 --port "$port" --storage-path "$storage" "$@" >"$log" 2>&1 &
   MONGODB_PID=$!
   wait_for_port "$port" 60 "SecantusDB (log: $log)"
 }

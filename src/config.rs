@@ -55,6 +55,8 @@ pub struct Config {
     pub max_registrations_per_ip: u32,
     /// The registration window (`REGISTER_WINDOW_SECS`).
     pub registration_window: Duration,
+    /// Live sign-out streams (open tabs) one instance serves at once (`MAX_SESSION_STREAMS`).
+    pub max_session_streams: usize,
 }
 
 impl Default for Config {
@@ -86,6 +88,7 @@ impl Default for Config {
             throttle_window: Duration::from_secs(15 * 60),
             max_registrations_per_ip: 10,
             registration_window: Duration::from_secs(3600),
+            max_session_streams: 10_000,
         }
     }
 }
@@ -151,6 +154,7 @@ struct ServerSection {
     trust_proxy: Option<bool>,
     trust_proxy_hops: Option<usize>,
     hash_concurrency: Option<usize>,
+    max_session_streams: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -267,6 +271,10 @@ impl Config {
                 default.max_registrations_per_ip,
             )?,
             registration_window: secs("REGISTER_WINDOW_SECS", file.throttle.registration_window_secs, default.registration_window)?,
+            max_session_streams: env
+                .parse("MAX_SESSION_STREAMS", "a whole number")?
+                .or(file.server.max_session_streams)
+                .unwrap_or(default.max_session_streams),
         };
         config.validate()
     }
@@ -369,6 +377,7 @@ mod tests {
             ("LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP", d.max_failures_per_account_and_ip.to_string()),
             ("REGISTER_MAX_PER_IP", d.max_registrations_per_ip.to_string()),
             ("REGISTER_WINDOW_SECS", d.registration_window.as_secs().to_string()),
+            ("MAX_SESSION_STREAMS", d.max_session_streams.to_string()),
             ("IDLE_TIMEOUT_SECS", d.idle_timeout.as_secs().to_string()),
             ("ABSOLUTE_TIMEOUT_SECS", d.absolute_timeout.as_secs().to_string()),
             ("TOUCH_INTERVAL_SECS", d.touch_interval.as_secs().to_string()),

@@ -3,14 +3,27 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::{api::account::Logout, current_user::provide_current_user, routes};
+use crate::{
+    api::account::Logout,
+    current_user::provide_current_user,
+    model::EndReason,
+    routes,
+    session_watch::{LiveSession, SessionWatch, end_here_while},
+};
 
-/// Header, navigation and footer around `children`. Provides the current-user resource, and
-/// holds the header's logout action.
+/// Header, navigation and footer around `children`. Provides the current-user resource and the
+/// live session state, watches the session while signed in, and holds the header's logout action.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let user = provide_current_user();
+    let live = LiveSession::provide();
     let logout = ServerAction::<Logout>::new();
+    end_here_while(
+        live,
+        move || logout.pending().get(),
+        move || matches!(logout.value().get(), Some(Ok(()))),
+        EndReason::LoggedOutInAnotherTab,
+    );
     let account_links = move || {
         Suspend::new(async move {
             match user.0.await {
@@ -48,7 +61,10 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </nav>
             </div>
         </header>
-        <main id="main" class="container main">{children()}</main>
+        <main id="main" class="container main">
+            <SessionWatch/>
+            {children()}
+        </main>
         <footer class="site-footer">
             <div class="container">
                 <p>"sessionguard — sign-out that is real. Sessions live in MongoDB and end the moment you end them."</p>

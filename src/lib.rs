@@ -20,6 +20,7 @@ pub mod model;
 pub mod notice;
 mod pages;
 pub mod routes;
+mod session_watch;
 pub mod validation;
 
 #[cfg(feature = "ssr")]
@@ -34,6 +35,8 @@ pub mod config;
 pub mod cookie;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod live;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

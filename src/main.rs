@@ -13,6 +13,7 @@ use sessionguard::{
     clock::SystemClock,
     config::Config,
     db::{self, ensure_indexes},
+    live,
     server::router,
     state::AppState,
     store::spawn_expired_sweeper,
@@ -64,6 +65,7 @@ async fn serve() -> Result<(), String> {
     ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
     let state = AppState::new(leptos_options, config, db, Arc::new(SystemClock));
     spawn_expired_sweeper(state.store.clone(), state.config.sweep_interval);
+    live::feed::spawn(state.db.clone(), state.registry.clone(), state.live.clone()).await;
     if !state.config.cookie_secure {
         tracing::warn!("COOKIE_SECURE=false: the session cookie is sent over plain HTTP; use this for local development only");
     }

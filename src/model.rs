@@ -118,6 +118,22 @@ pub struct SessionTimeouts {
     pub absolute_timeout_secs: u64,
 }
 
+/// Why an open page's session ended, as the live feed (`GET /api/session_events`) tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Another tab of this browser logged this session out.
+    LoggedOutInAnotherTab,
+    /// Another device revoked it, signed out the others, or changed the password.
+    EndedFromAnotherDevice,
+    /// Someone logged out everywhere.
+    SignedOutEverywhere,
+    /// It reached its idle or absolute deadline.
+    Expired,
+    /// It ended for a reason the server did not record (an operator, the expiry sweep).
+    Ended,
+}
+
 /// The answer to a revoke request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokeOutcome {

@@ -1,6 +1,8 @@
 //! The outcome messages that survive a redirect: carried in the URL as `?notice=…&count=…`,
 //! so a form posted without JavaScript shows the same words as one posted with it.
 
+use crate::model::EndReason;
+
 /// Something that just happened, told to the user on the page they land on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
@@ -27,6 +29,17 @@ pub enum Notice {
         /// How many other sessions ended.
         count: u64,
     },
+    /// An open page learned that its session ended, and why.
+    EndedWhileOpen(EndReason),
+}
+
+impl From<EndReason> for Notice {
+    fn from(reason: EndReason) -> Self {
+        match reason {
+            EndReason::Ended => Self::SessionEnded,
+            other => Self::EndedWhileOpen(other),
+        }
+    }
 }
 
 fn sessions(count: u64) -> String {
@@ -45,12 +58,17 @@ impl Notice {
             Self::OthersSignedOut { count: 0 } => "There were no other sessions to sign out.".into(),
             Self::OthersSignedOut { count } => format!("Signed out {} other {}.", count, if count == 1 { "session" } else { "sessions" }),
             Self::PasswordChanged { count } => format!("Password changed. Signed out {} on other devices.", sessions(count)),
+            Self::EndedWhileOpen(EndReason::LoggedOutInAnotherTab) => "You logged out in another tab.".into(),
+            Self::EndedWhileOpen(EndReason::EndedFromAnotherDevice) => "This session was ended from another device.".into(),
+            Self::EndedWhileOpen(EndReason::SignedOutEverywhere) => "You were signed out everywhere.".into(),
+            Self::EndedWhileOpen(EndReason::Expired) => "Your session expired. Please sign in again.".into(),
+            Self::EndedWhileOpen(EndReason::Ended) => Self::SessionEnded.message(),
         }
     }
 
     /// Whether the notice reports a problem rather than a success.
     pub fn is_warning(self) -> bool {
-        matches!(self, Self::SessionEnded | Self::AlreadyEnded)
+        matches!(self, Self::SessionEnded | Self::AlreadyEnded | Self::EndedWhileOpen(_))
     }
 
     /// The query string (without `?`) that carries this notice.
@@ -63,6 +81,11 @@ impl Notice {
             Self::AlreadyEnded => "notice=already_ended".into(),
             Self::OthersSignedOut { count } => format!("notice=others&count={count}"),
             Self::PasswordChanged { count } => format!("notice=password&count={count}"),
+            Self::EndedWhileOpen(EndReason::LoggedOutInAnotherTab) => "notice=ended_tab".into(),
+            Self::EndedWhileOpen(EndReason::EndedFromAnotherDevice) => "notice=ended_device".into(),
+            Self::EndedWhileOpen(EndReason::SignedOutEverywhere) => "notice=ended_everywhere".into(),
+            Self::EndedWhileOpen(EndReason::Expired) => "notice=expired".into(),
+            Self::EndedWhileOpen(EndReason::Ended) => Self::SessionEnded.to_query(),
         }
     }
 
@@ -78,6 +101,10 @@ impl Notice {
             "already_ended" => Self::AlreadyEnded,
             "others" => Self::OthersSignedOut { count },
             "password" => Self::PasswordChanged { count },
+            "ended_tab" => Self::EndedWhileOpen(EndReason::LoggedOutInAnotherTab),
+            "ended_device" => Self::EndedWhileOpen(EndReason::EndedFromAnotherDevice),
+            "ended_everywhere" => Self::EndedWhileOpen(EndReason::SignedOutEverywhere),
+            "expired" => Self::EndedWhileOpen(EndReason::Expired),
             _ => return None,
         })
     }
@@ -97,6 +124,10 @@ mod tests {
             Notice::AlreadyEnded,
             Notice::OthersSignedOut { count: 2 },
             Notice::PasswordChanged { count: 1 },
+            Notice::EndedWhileOpen(EndReason::LoggedOutInAnotherTab),
+            Notice::EndedWhileOpen(EndReason::EndedFromAnotherDevice),
+            Notice::EndedWhileOpen(EndReason::SignedOutEverywhere),
+            Notice::EndedWhileOpen(EndReason::Expired),
         ] {
             let query = notice.to_query();
             let mut pairs = query.split('&').map(|p| p.split_once('=').unwrap().1);

@@ -10,6 +10,7 @@ use crate::{
     clock::Clock,
     config::Config,
     error::AppError,
+    live::LiveSessions,
     store::{ExpiryPolicy, MongoSessionStore, SessionRegistry},
 };
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     /// Password hashing, capped at `config.hash_concurrency` at a time.
     pub passwords: Passwords,
+    /// The tabs connected to this instance for live sign-out; fed by [`crate::live::feed::spawn`].
+    pub live: LiveSessions,
     /// The one source of "now" for everything above.
     pub clock: Arc<dyn Clock>,
     /// Where a test can hold a sign-in between its password check and its new session.
@@ -57,6 +60,7 @@ impl AppState {
             events: SecurityEvents::new(&db, clock.clone()),
             throttle: LoginThrottle::new(&db, &config, clock.clone()),
             passwords: Passwords::new(config.hash_concurrency),
+            live: LiveSessions::new(config.max_session_streams),
             config: Arc::new(config),
             db,
             clock,

@@ -1,7 +1,5 @@
 //! `/account/security`: every session of the signed-in user, and the ways to end them.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
@@ -22,18 +20,18 @@ use crate::{
     },
     error::AppError,
     format::{relative_time, utc_minute},
-    model::{EventList, SessionList},
+    model::{EndReason, EventList, RevokeOutcome, SessionList},
     notice::Notice,
     routes,
+    session_watch::{end_here_while, use_live_session},
     validation::password_rule,
 };
 
-/// How often an open security page re-checks that its own session is still alive.
-const RECHECK_EVERY: Duration = Duration::from_secs(30);
-
-/// Where a visitor without a live session is sent.
-fn sign_in_path(error: &AppError) -> String {
-    let notice = if matches!(error, AppError::SessionEnded) { format!("{}&", Notice::SessionEnded.to_query()) } else { String::new() };
+/// Where a visitor without a live session is sent. A tab that saw itself signed in says the
+/// session ended even when the server only sees no cookie (an earlier answer removed it).
+fn sign_in_path(error: &AppError, was_signed_in: bool) -> String {
+    let ended = matches!(error, AppError::SessionEnded) || was_signed_in;
+    let notice = if ended { format!("{}&", Notice::SessionEnded.to_query()) } else { String::new() };
     format!("{}?{notice}next={}", routes::LOGIN, routes::SECURITY)
 }
 
@@ -44,9 +42,14 @@ pub fn SecurityPage() -> impl IntoView {
     let others = ServerAction::<SignOutOthers>::new();
     let everywhere = ServerAction::<LogoutEverywhere>::new();
     let change = ServerAction::<ChangePassword>::new();
-    let recheck = RwSignal::new(0u32);
-    let refetch_key = move || (revoke.version().get(), others.version().get(), change.version().get(), recheck.get());
+    let live = use_live_session();
+    // The list refreshes after this page's own actions and when the live feed says it changed:
+    // no polling, so an idle page never counts as activity.
+    let refetch_key = move || (revoke.version().get(), others.version().get(), change.version().get(), live.sessions_changed.get());
     let sessions = Resource::new(refetch_key, |_| list_sessions());
+    let current_handle = Memo::new(move |_| {
+        sessions.get().and_then(Result::ok).and_then(|list| list.sessions.into_iter().find(|s| s.current).map(|s| s.handle))
+    });
     let events = Resource::new(refetch_key, |_| security_events());
 
     let query = use_query_map();
@@ -62,24 +65,26 @@ pub fn SecurityPage() -> impl IntoView {
         page_message(&errors, notice.get())
     });
 
-    // In the browser only: re-check when the tab regains focus and every 30 s, so a session
-    // revoked from another device notices without a click.
-    Effect::new(move |_| {
-        let interval = set_interval_with_handle(move || recheck.update(|n| *n += 1), RECHECK_EVERY).ok();
-        let focus = window_event_listener(leptos::ev::focus, move |_| recheck.update(|n| *n += 1));
-        on_cleanup(move || {
-            if let Some(interval) = interval {
-                interval.clear();
-            }
-            focus.remove();
-        });
-    });
+    end_here_while(
+        live,
+        move || everywhere.pending().get(),
+        move || matches!(everywhere.value().get(), Some(Ok(_))),
+        EndReason::SignedOutEverywhere,
+    );
+    end_here_while(
+        live,
+        move || revoke.pending().get() && revoke.input().get().is_some_and(|input| Some(input.handle) == current_handle.get()),
+        move || matches!(revoke.value().get(), Some(Ok(RevokeOutcome { was_current: true, .. }))),
+        EndReason::LoggedOutInAnotherTab,
+    );
 
     let session_section = move || {
         Suspend::new(async move {
             match sessions.await {
                 Ok(list) => view! { <SessionsCard list revoke others everywhere confirming/> }.into_any(),
-                Err(error) if error.needs_sign_in() => view! { <Redirect path=sign_in_path(&error)/> }.into_any(),
+                Err(error) if error.needs_sign_in() => {
+                    view! { <Redirect path=sign_in_path(&error, live.was_signed_in.get_untracked())/> }.into_any()
+                }
                 Err(error) => view! { <p class="notice notice-error" role="alert">{error.to_string()}</p> }.into_any(),
             }
         })

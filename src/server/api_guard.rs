@@ -15,6 +15,7 @@ use super::API_PREFIX;
 use crate::{
     config::Config,
     error::{AppError, BadInput},
+    routes,
 };
 
 /// Largest request body accepted; every form and API call fits in a fraction of it.
@@ -35,6 +36,10 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// This is the only body limit: pages and static files are `GET`s whose bodies nothing reads.
 pub async fn guard_api(State(config): State<Arc<Config>>, request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with(API_PREFIX) {
+        return next.run(request).await;
+    }
+    if request.method() == Method::GET && request.uri().path() == routes::SESSION_EVENTS {
+        // The one reading stream: it changes nothing, so no origin proof is needed.
         return next.run(request).await;
     }
     if request.method() != Method::POST {

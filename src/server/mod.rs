@@ -3,6 +3,7 @@
 
 mod api_guard;
 mod headers;
+mod session_events;
 
 use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
 use leptos::prelude::provide_context;
@@ -14,7 +15,7 @@ pub use self::api_guard::MAX_BODY_BYTES;
 use crate::{
     app::{App, shell},
     cookie::{complete_removal_cookie, session_layer},
-    db,
+    db, routes,
     state::AppState,
 };
 
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     };
     let router = Router::new()
         .route("/healthz", get(healthz))
+        .route(routes::SESSION_EVENTS, get(session_events::session_events))
         .leptos_routes_with_context(&state, routes, context.clone(), render)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(middleware::from_fn_with_state(state.config.clone(), api_guard::guard_api))

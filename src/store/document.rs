@@ -44,6 +44,8 @@ pub(crate) struct SessionSummary {
     #[serde(rename = "_id")]
     pub key: String,
     pub handle: String,
+    #[serde(default)]
+    pub user_id: Option<String>,
     pub created_at: DateTime,
     pub last_seen_at: DateTime,
     pub expires_at: DateTime,

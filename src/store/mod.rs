@@ -23,5 +23,5 @@ mod session_store;
 
 pub use document::{IP_KEY, USER_AGENT_KEY, USER_ID_KEY};
 pub use policy::ExpiryPolicy;
-pub use registry::{ActiveSession, SessionRegistry};
+pub use registry::{ActiveSession, SessionRegistry, WatchedSession};
 pub use session_store::{MongoSessionStore, spawn_expired_sweeper};

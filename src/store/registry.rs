@@ -36,6 +36,19 @@ pub struct SessionRegistry {
     clock: Arc<dyn Clock>,
 }
 
+/// A session as a live watcher sees it: whose it is, how to recognise its end, and its deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedSession {
+    /// The storage key (`_id`), which change events name.
+    pub key: String,
+    /// The owner.
+    pub user_id: String,
+    /// The public handle, which security events name.
+    pub handle: String,
+    /// When it expires unless used again.
+    pub expires_at: OffsetDateTime,
+}
+
 /// One active session as the security page shows it. Holds no token and no session data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveSession {
@@ -130,6 +143,50 @@ impl SessionRegistry {
         }
         let keys: Vec<Bson> = excess.into_iter().filter_map(|mut d| d.remove("_id")).collect();
         Ok(self.sessions.delete_many(doc! { "user_id": user_id, "_id": { "$in": keys } }).await?.deleted_count)
+    }
+
+    /// The live session with token `session_id`, read without counting as activity: no touch,
+    /// no write. For watchers that must not keep a session alive.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn peek(&self, session_id: &Id) -> Result<Option<WatchedSession>, DbError> {
+        let found = self.sessions.clone_with_type::<SessionSummary>().find_one(by_key(session_id)).projection(doc! { "data": 0 }).await?;
+        Ok(found.filter(|s| s.is_live(&self.policy, self.clock.now())).and_then(|s| {
+            Some(WatchedSession { user_id: s.user_id?, key: s.key, handle: s.handle, expires_at: s.expires_at.to_time_0_3() })
+        }))
+    }
+
+    /// The storage keys of every session of `user_id`, live or not yet swept.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn keys_of(&self, user_id: &str) -> Result<Vec<String>, DbError> {
+        let documents: Vec<Document> = self
+            .sessions
+            .clone_with_type::<Document>()
+            .find(doc! { "user_id": user_id })
+            .projection(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(documents.into_iter().filter_map(|d| d.get_str("_id").ok().map(str::to_owned)).collect())
+    }
+
+    /// The storage keys of every session of each user in `user_ids`, in one query.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn keys_of_users(&self, user_ids: &[String]) -> Result<Vec<(String, String)>, DbError> {
+        let documents: Vec<Document> = self
+            .sessions
+            .clone_with_type::<Document>()
+            .find(doc! { "user_id": { "$in": user_ids } })
+            .projection(doc! { "_id": 1, "user_id": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(documents.into_iter().filter_map(|d| Some((d.get_str("user_id").ok()?.to_owned(), d.get_str("_id").ok()?.to_owned()))).collect())
     }
 
     /// The public handle of the session with token `session_id`, if that session exists.

@@ -23,7 +23,7 @@ pub fn mongodb_uri() -> String {
 /// A database of its own for one test, with every index `main` creates (through the same
 /// `ensure_indexes`). Dropped when this value goes out of scope, passing or failing, so a
 /// run against a real MongoDB leaves no `sessionguard_test_*` databases behind.
-pub struct TestDatabase(Database);
+pub struct TestDatabase(Database, String);
 
 impl Deref for TestDatabase {
     type Target = Database;
@@ -36,11 +36,11 @@ impl Deref for TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         // Drop runs outside async code, so the drop command gets a small runtime of its own.
-        let name = self.0.name().to_owned();
+        let (name, uri) = (self.0.name().to_owned(), self.1.clone());
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
-                let client = Client::with_uri_str(mongodb_uri()).await.ok()?;
+                let client = Client::with_uri_str(uri).await.ok()?;
                 client.database(&name).drop().await.ok()
             })
         })
@@ -51,17 +51,30 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A fresh, indexed database for one test. Its client's `appName` is the database's name, so a
-/// `failCommand` fail point can target this test's commands alone ([`fail_next`]).
+/// A fresh, indexed database for one test on the main test server (a replica set). Its
+/// client's `appName` is the database's name, so a `failCommand` fail point can target this
+/// test's commands alone ([`fail_commands`]).
 pub async fn fresh_database() -> TestDatabase {
+    fresh_database_on(mongodb_uri()).await
+}
+
+/// A fresh, indexed database on the standalone test server (`MONGODB_STANDALONE_URI`), which
+/// offers no change streams.
+pub async fn fresh_standalone_database() -> TestDatabase {
+    let uri = std::env::var("MONGODB_STANDALONE_URI")
+        .expect("MONGODB_STANDALONE_URI must point at a standalone server; run the tests through scripts/test");
+    fresh_database_on(uri).await
+}
+
+async fn fresh_database_on(uri: String) -> TestDatabase {
     let name = format!("sessionguard_test_{}", unique_suffix());
-    let mut options = ClientOptions::parse(mongodb_uri()).await.unwrap();
+    let mut options = ClientOptions::parse(&uri).await.unwrap();
     options.server_selection_timeout = Some(Duration::from_secs(5));
     options.app_name = Some(name.clone());
     let client = Client::with_options(options).unwrap();
     let db = client.database(&name);
     ensure_indexes(&db).await.expect("creating indexes on the test database");
-    TestDatabase(db)
+    TestDatabase(db, uri)
 }
 
 fn unique_suffix() -> String {

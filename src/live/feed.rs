@@ -1,0 +1,203 @@
+//! The one feed of changes per instance: a MongoDB change stream where the server offers one,
+//! else one batched query a second.
+
+use std::{collections::HashMap, collections::HashSet, time::Duration};
+
+use futures_util::{StreamExt, TryStreamExt};
+use mongodb::{
+    Database,
+    bson::{DateTime, Document, doc},
+    change_stream::event::{ChangeStreamEvent, OperationType, ResumeToken},
+};
+
+use super::LiveSessions;
+use crate::{
+    db::{self, DbError},
+    model::SecurityEventKind,
+    store::SessionRegistry,
+};
+
+/// How often the polling feed looks, and how long the change stream waits before reopening.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// How the instance learns of changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedMode {
+    /// One change stream on the database (replica sets and sharded clusters).
+    ChangeStream,
+    /// One batched query a second for every watched user (a standalone server without an oplog).
+    Polling,
+}
+
+/// The security events that end sessions, as the feed reads them.
+const ENDING_KINDS: [SecurityEventKind; 6] = [
+    SecurityEventKind::Logout,
+    SecurityEventKind::Revoke,
+    SecurityEventKind::SignOutOthers,
+    SecurityEventKind::LogoutEverywhere,
+    SecurityEventKind::PasswordChange,
+    SecurityEventKind::SessionLimit,
+];
+
+/// The change stream's filter: session inserts and deletes, and security-event inserts,
+/// projected to the few fields the hub reads (the session data never travels).
+fn pipeline() -> Vec<Document> {
+    vec![
+        doc! { "$match": { "$or": [
+            { "ns.coll": db::SESSIONS, "operationType": { "$in": ["insert", "delete"] } },
+            { "ns.coll": db::SECURITY_EVENTS, "operationType": "insert" },
+        ] } },
+        doc! { "$project": {
+            "operationType": 1, "ns": 1, "documentKey": 1,
+            "fullDocument.user_id": 1, "fullDocument.kind": 1, "fullDocument.session_handle": 1,
+        } },
+    ]
+}
+
+/// Starts the feed for `hub` and says which mode it runs in (logged once at start-up): a
+/// change stream when the server accepts one, else polling.
+pub async fn spawn(db: Database, registry: SessionRegistry, hub: LiveSessions) -> FeedMode {
+    match db.watch().pipeline(pipeline()).await {
+        Ok(stream) => {
+            tracing::info!("live sign-out: one MongoDB change stream on this instance");
+            tokio::spawn(follow_changes(db, registry, hub, stream));
+            FeedMode::ChangeStream
+        }
+        Err(err) => {
+            tracing::info!(%err, "live sign-out: the server offers no change streams; polling once a second instead");
+            hub.set_reason_wait(POLL_EVERY + super::REASON_WAIT);
+            tokio::spawn(poll(db, registry, hub));
+            FeedMode::Polling
+        }
+    }
+}
+
+/// Reads the change stream for as long as the runtime lives. After an error it reopens where
+/// it left off (the resume token); if that fails too it opens afresh, and then compares every
+/// watched user's sessions once, so nothing that happened in between is missed.
+async fn follow_changes(
+    db: Database,
+    registry: SessionRegistry,
+    hub: LiveSessions,
+    mut stream: mongodb::change_stream::ChangeStream<ChangeStreamEvent<Document>>,
+) {
+    let mut resume: Option<ResumeToken> = None;
+    loop {
+        while let Some(next) = stream.next().await {
+            match next {
+                Ok(event) => {
+                    resume = stream.resume_token();
+                    dispatch(&hub, &event);
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "live sign-out: the change stream failed; reopening");
+                    break;
+                }
+            }
+        }
+        let broken_at = DateTime::now();
+        stream = loop {
+            tokio::time::sleep(POLL_EVERY).await;
+            let resumed = db.watch().pipeline(pipeline()).resume_after(resume.clone()).await;
+            let reopened = match resumed {
+                Ok(stream) => Ok(stream),
+                Err(_) => db.watch().pipeline(pipeline()).await,
+            };
+            match reopened {
+                Ok(stream) => break stream,
+                Err(err) => tracing::warn!(%err, "live sign-out: cannot reopen the change stream yet"),
+            }
+        };
+        // Whatever the resumed stream replays, or a fresh one missed: the endings recorded since
+        // the break first (so their reasons are known), then every watched user's sessions.
+        let caught_up = match read_endings(&db, &hub, broken_at).await {
+            Ok(_) => resync(&registry, &hub).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = caught_up {
+            tracing::warn!(%err, "live sign-out: could not catch up after reopening");
+        }
+        tracing::info!("live sign-out: change stream reopened");
+    }
+}
+
+/// Hands one change event to the hub.
+fn dispatch(hub: &LiveSessions, event: &ChangeStreamEvent<Document>) {
+    let collection = event.ns.as_ref().and_then(|ns| ns.coll.as_deref());
+    let key = event.document_key.as_ref().and_then(|k| k.get_str("_id").ok());
+    let full = event.full_document.as_ref();
+    let text = |field: &str| full.and_then(|d| d.get_str(field).ok());
+    match (collection, &event.operation_type) {
+        (Some(db::SESSIONS), OperationType::Delete) => {
+            if let Some(key) = key {
+                hub.session_deleted(key);
+            }
+        }
+        (Some(db::SESSIONS), OperationType::Insert) => {
+            if let (Some(key), Some(user_id)) = (key, text("user_id")) {
+                hub.session_created(key, user_id);
+            }
+        }
+        (Some(db::SECURITY_EVENTS), OperationType::Insert) => {
+            let kind = full.and_then(|d| d.get("kind")).and_then(|k| mongodb::bson::from_bson::<SecurityEventKind>(k.clone()).ok());
+            if let (Some(user_id), Some(kind)) = (text("user_id"), kind) {
+                hub.ending_recorded(user_id, kind, text("session_handle"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Compares every watched user's sessions with what the hub knows: one query for all of them.
+async fn resync(registry: &SessionRegistry, hub: &LiveSessions) -> Result<(), DbError> {
+    let users = hub.watched_users();
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut keys: HashMap<String, HashSet<String>> = users.iter().map(|u| (u.clone(), HashSet::new())).collect();
+    for (user_id, key) in registry.keys_of_users(&users).await? {
+        keys.entry(user_id).or_default().insert(key);
+    }
+    for (user_id, keys) in keys {
+        hub.reconcile(&user_id, &keys);
+    }
+    Ok(())
+}
+
+/// Hands the hub the endings of watched users recorded since `since`, in one query. Returns the
+/// time of this look, the `since` of the next.
+async fn read_endings(db: &Database, hub: &LiveSessions, since: DateTime) -> Result<DateTime, DbError> {
+    let looked_at = DateTime::now();
+    let users = hub.watched_users();
+    if users.is_empty() {
+        return Ok(looked_at);
+    }
+    let kinds: Vec<mongodb::bson::Bson> = ENDING_KINDS.iter().filter_map(|k| mongodb::bson::to_bson(k).ok()).collect();
+    let filter = doc! { "user_id": { "$in": &users }, "at": { "$gte": since }, "kind": { "$in": kinds } };
+    let found: Vec<Document> = db.collection::<Document>(db::SECURITY_EVENTS).find(filter).await?.try_collect().await?;
+    for event in found {
+        let kind = event.get("kind").and_then(|k| mongodb::bson::from_bson::<SecurityEventKind>(k.clone()).ok());
+        if let (Ok(user_id), Some(kind)) = (event.get_str("user_id"), kind) {
+            hub.ending_recorded(user_id, kind, event.get_str("session_handle").ok());
+        }
+    }
+    Ok(looked_at)
+}
+
+/// The polling feed: once a second, the endings recorded since the last look, then every
+/// watched user's session keys, each in one query for all users. Reads only; never a touch.
+async fn poll(db: Database, registry: SessionRegistry, hub: LiveSessions) {
+    let mut since = DateTime::now();
+    let mut ticks = tokio::time::interval(POLL_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match read_endings(&db, &hub, since).await {
+            Ok(looked_at) => since = looked_at,
+            Err(err) => tracing::warn!(%err, "live sign-out: polling security events failed; will retry"),
+        }
+        if let Err(err) = resync(&registry, &hub).await {
+            tracing::warn!(%err, "live sign-out: polling sessions failed; will retry");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! `GET /api/session_events`: one server-sent-events stream per open tab, telling it when its
+//! session ends and when the user's list of sessions changes.
+
+use std::{convert::Infallible, str::FromStr, time::Duration};
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use futures_util::stream::{self, Stream};
+use time::OffsetDateTime;
+use tower_sessions::{cookie::Cookie, session::Id};
+
+use crate::{
+    cookie::cookie_name,
+    error::{AppError, Outage},
+    live::{LiveEvent, TabSession, Watcher},
+    model::EndReason,
+    state::AppState,
+    store::WatchedSession,
+};
+
+/// How often an idle stream sends a comment, so proxies keep it open.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Answers a tab's request to watch its session.
+///
+/// The session is read without counting as activity (no touch, no cookie refresh), so an open,
+/// idle tab lets its session expire at the idle timeout. 401 when the cookie names no live
+/// session; 503 when the database is away or the instance serves its maximum of streams (the
+/// page then checks on focus instead). Events: `ended` with the [`EndReason`] as JSON, then the
+/// stream closes; `sessions` when the user's list changed. At the session's deadline the
+/// session is read once more, because another tab may have extended it: still live, the timer
+/// is re-armed; gone, the tab is told `expired`.
+pub async fn session_events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(id) = session_id(&headers, cookie_name(&state.config)) else {
+        return refuse(AppError::NotSignedIn);
+    };
+    let session = match state.registry.peek(&id).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return refuse(AppError::SessionEnded),
+        Err(err) => return refuse(err.into()),
+    };
+    let keys = if state.live.knows_user(&session.user_id) {
+        None
+    } else {
+        match state.registry.keys_of(&session.user_id).await {
+            Ok(keys) => Some(keys),
+            Err(err) => return refuse(err.into()),
+        }
+    };
+    let tab = TabSession { key: session.key.clone(), user_id: session.user_id.clone(), handle: session.handle.clone() };
+    let watcher = match state.live.watch(tab, keys) {
+        Ok(watcher) => watcher,
+        Err(full) => {
+            tracing::warn!(%full, "refused a live session stream");
+            return refuse(AppError::Unavailable(Outage::Database));
+        }
+    };
+    Sse::new(events(state, id, session, watcher)).keep_alive(KeepAlive::new().interval(HEARTBEAT)).into_response()
+}
+
+/// The session id in the request's cookie, if it holds a well-formed one.
+fn session_id(headers: &HeaderMap, name: &str) -> Option<Id> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .flatten()
+        .find(|cookie| cookie.name() == name)
+        .and_then(|cookie| Id::from_str(cookie.value()).ok())
+}
+
+fn refuse(error: AppError) -> Response {
+    let mut response = (error.status_code(), Json(serde_json::json!({ "error": error, "message": error.to_string() }))).into_response();
+    if error.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    }
+    response
+}
+
+/// What the stream is waiting for.
+struct Tab {
+    state: AppState,
+    id: Id,
+    deadline: OffsetDateTime,
+    watcher: Watcher,
+    ended: bool,
+}
+
+/// The tab's events: hub events as they come, and the expiry check at the session's deadline.
+fn events(state: AppState, id: Id, session: WatchedSession, watcher: Watcher) -> impl Stream<Item = Result<Event, Infallible>> {
+    let tab = Tab { state, id, deadline: session.expires_at, watcher, ended: false };
+    stream::unfold(tab, |mut tab| async move {
+        if tab.ended {
+            return None;
+        }
+        loop {
+            let until_deadline = (tab.deadline - tab.state.clock.now()).try_into().unwrap_or(Duration::ZERO);
+            tokio::select! {
+                event = tab.watcher.events.recv() => {
+                    let event = match event? {
+                        LiveEvent::Ended(reason) => ended(&mut tab, reason),
+                        LiveEvent::SessionsChanged => Event::default().event("sessions").data("{}"),
+                    };
+                    return Some((Ok(event), tab));
+                }
+                () = tokio::time::sleep(until_deadline) => {
+                    match tab.state.registry.peek(&tab.id).await {
+                        Ok(Some(session)) if session.expires_at > tab.deadline => tab.deadline = session.expires_at,
+                        Ok(Some(_)) => tab.deadline = tab.state.clock.now() + time::Duration::seconds(1),
+                        Ok(None) => {
+                            let event = ended(&mut tab, EndReason::Expired);
+                            return Some((Ok(event), tab));
+                        }
+                        Err(err) => {
+                            tracing::warn!(%err, "live sign-out: could not check a session at its deadline; retrying");
+                            tab.deadline = tab.state.clock.now() + time::Duration::seconds(1);
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn ended(tab: &mut Tab, reason: EndReason) -> Event {
+    tab.ended = true;
+    let data = serde_json::to_string(&reason).unwrap_or_else(|_| "\"ended\"".into());
+    Event::default().event("ended").data(data)
+}
