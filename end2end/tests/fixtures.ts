@@ -63,9 +63,12 @@ export async function createAccount(baseURL: string, email: string): Promise<voi
   expect(response.status).toBe(200);
 }
 
-/** A new browser context that looks like `device`, optionally without JavaScript. */
-export async function newDevice(browser: Browser, device: DeviceName, javaScriptEnabled = true): Promise<BrowserContext> {
-  return browser.newContext({ userAgent: DEVICES[device].userAgent, javaScriptEnabled });
+/** The second app instance on the same database (scripts/test starts it). */
+export const SECOND_INSTANCE = process.env.BASE_URL_B;
+
+/** A new browser context that looks like `device`, optionally without JavaScript, on the given app instance. */
+export async function newDevice(browser: Browser, device: DeviceName, javaScriptEnabled = true, baseURL?: string): Promise<BrowserContext> {
+  return browser.newContext({ userAgent: DEVICES[device].userAgent, javaScriptEnabled, ...(baseURL ? { baseURL } : {}) });
 }
 
 /** The sign-in page, driven the way a person uses it. */
@@ -132,8 +135,8 @@ export class SecurityPage {
 }
 
 /** Signs `email` in on a new context for `device` and returns its page on the security page. */
-export async function signedInDevice(browser: Browser, device: DeviceName, email: string, javaScriptEnabled = true) {
-  const context = await newDevice(browser, device, javaScriptEnabled);
+export async function signedInDevice(browser: Browser, device: DeviceName, email: string, javaScriptEnabled = true, baseURL?: string) {
+  const context = await newDevice(browser, device, javaScriptEnabled, baseURL);
   const page = await context.newPage();
   const login = new LoginPage(page, javaScriptEnabled);
   await login.goto("?next=/account/security");

@@ -33,6 +33,11 @@ use crate::model::{EndReason, SecurityEventKind};
 /// waits a poll longer.
 pub const REASON_WAIT: Duration = Duration::from_millis(600);
 
+/// How long list changes are gathered before the user's tabs are told: the deletes of one "log
+/// out everywhere" arrive one by one, and a tab whose own session is among them must hear
+/// "ended", not "your list changed" (which would make it ask the server and lose the reason).
+const LIST_CHANGE_DELAY: Duration = Duration::from_millis(300);
+
 /// How long a recorded ending is kept to explain a delete that is reported after it.
 const ENDING_MEMORY: Duration = Duration::from_secs(5);
 
@@ -96,6 +101,8 @@ struct WatchedUser {
     endings: Vec<(SecurityEventKind, Option<String>, Instant)>,
     /// Deleted keys still waiting for their reason.
     pending: HashSet<String>,
+    /// Whether a list-change notice is already scheduled.
+    list_change_scheduled: bool,
 }
 
 /// One connected tab's subscription; dropping it disconnects the tab from the hub.
@@ -195,7 +202,30 @@ impl LiveSessions {
         let mut state = self.state();
         let Some(user) = state.users.get_mut(user_id) else { return };
         user.keys.insert(key.to_owned());
-        notify_user(&state, user_id, None, LiveEvent::SessionsChanged);
+        drop(state);
+        self.list_changed(user_id);
+    }
+
+    /// Tells `user_id`'s tabs, after [`LIST_CHANGE_DELAY`] and once for all the changes in it,
+    /// that their list changed; tabs whose own session ended meanwhile are left out.
+    fn list_changed(&self, user_id: &str) {
+        let mut state = self.state();
+        let Some(user) = state.users.get_mut(user_id) else { return };
+        if std::mem::replace(&mut user.list_change_scheduled, true) {
+            return;
+        }
+        let hub = self.clone();
+        let user_id = user_id.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(LIST_CHANGE_DELAY).await;
+            let mut state = hub.state();
+            let Some(user) = state.users.get_mut(&user_id) else { return };
+            user.list_change_scheduled = false;
+            let live_keys = user.keys.clone();
+            for tab in state.tabs.values().filter(|tab| tab.session.user_id == user_id && live_keys.contains(&tab.session.key)) {
+                let _ = tab.sender.try_send(LiveEvent::SessionsChanged);
+            }
+        });
     }
 
     /// The session stored under `key` was deleted. Its tabs are told why as soon as the reason
@@ -211,7 +241,6 @@ impl LiveSessions {
             user.endings.retain(|(_, _, at)| now.duration_since(*at) < ENDING_MEMORY);
             user.endings.clone()
         };
-        notify_user(&state, &user_id, Some(key), LiveEvent::SessionsChanged);
         let known = tab_sessions(&state, key)
             .next()
             .and_then(|session| endings.iter().rev().find_map(|(kind, handle, _)| reason_for(session, *kind, handle.as_deref())));
@@ -221,7 +250,7 @@ impl LiveSessions {
                 if let Some(user) = state.users.get_mut(&user_id) {
                     user.pending.insert(key.to_owned());
                 }
-                let hub = self.clone();
+                let (hub, user_id) = (self.clone(), user_id.clone());
                 let key = key.to_owned();
                 let wait = Duration::from_millis(self.reason_wait.load(Ordering::Relaxed));
                 tokio::spawn(async move {
@@ -231,6 +260,8 @@ impl LiveSessions {
             }
             None => {}
         }
+        drop(state);
+        self.list_changed(&user_id);
     }
 
     /// `user_id`'s security log recorded `kind` naming the session `handle`: the reason for a
@@ -291,13 +322,6 @@ fn notify_key(state: &Watchers, key: &str, event: LiveEvent) {
     }
 }
 
-/// Sends `event` to every tab of `user_id` except those of the session `except`.
-fn notify_user(state: &Watchers, user_id: &str, except: Option<&str>, event: LiveEvent) {
-    for tab in state.tabs.values().filter(|tab| tab.session.user_id == user_id && Some(tab.session.key.as_str()) != except) {
-        let _ = tab.sender.try_send(event);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +344,7 @@ mod tests {
             assert_eq!(tab.events.recv().await, Some(LiveEvent::Ended(EndReason::EndedFromAnotherDevice)));
         }
         assert_eq!(b.events.recv().await, Some(LiveEvent::SessionsChanged), "the owner's other session refreshes its list");
+        assert!(a1.events.try_recv().is_err(), "an ended tab is not asked to refresh");
         assert!(b.events.try_recv().is_err(), "and is told nothing else");
         assert!(bob.events.try_recv().is_err(), "other users hear nothing");
     }
