@@ -25,7 +25,8 @@ async fn healthz_is_ok_when_mongodb_answers() {
     let state = common::app_state(db.clone());
     let (status, body) = get_healthz(state).await;
     assert_eq!(status, 200);
-    assert_eq!(body, serde_json::json!({ "mongodb": "ok" }));
+    assert_eq!(body["mongodb"], "ok");
+    assert_eq!(body["live"], serde_json::json!({ "feed": null, "tabs": 0 }), "no feed was started in this test");
 }
 
 #[tokio::test]

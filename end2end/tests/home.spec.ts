@@ -23,7 +23,7 @@ test("the landing page renders on the server, hydrates, and states the server's 
 test("/healthz reports that MongoDB answers", async ({ request }) => {
   const response = await request.get("/healthz");
   expect(response.status()).toBe(200);
-  expect(await response.json()).toEqual({ mongodb: "ok" });
+  expect(await response.json()).toEqual({ mongodb: "ok", live: { feed: "change_stream", tabs: expect.any(Number) } });
 });
 
 test("an unknown path shows the not-found page with status 404", async ({ page }) => {

@@ -21,7 +21,8 @@ use crate::{
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// How the instance learns of changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FeedMode {
     /// One change stream on the database (replica sets and sharded clusters).
     ChangeStream,
@@ -57,6 +58,12 @@ fn pipeline() -> Vec<Document> {
 /// Starts the feed for `hub` and says which mode it runs in (logged once at start-up): a
 /// change stream when the server accepts one, else polling.
 pub async fn spawn(db: Database, registry: SessionRegistry, hub: LiveSessions) -> FeedMode {
+    let mode = start(db, registry, hub.clone()).await;
+    let _ = hub.mode.set(mode);
+    mode
+}
+
+async fn start(db: Database, registry: SessionRegistry, hub: LiveSessions) -> FeedMode {
     match db.watch().pipeline(pipeline()).await {
         Ok(stream) => {
             tracing::info!("live sign-out: one MongoDB change stream on this instance");

@@ -18,7 +18,7 @@ pub mod feed;
 use std::{
     collections::{HashMap, HashSet},
     sync::{
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard, OnceLock,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -71,6 +71,7 @@ pub struct LiveSessions {
     inner: Arc<Mutex<Watchers>>,
     capacity: usize,
     reason_wait: Arc<AtomicU64>,
+    mode: Arc<OnceLock<feed::FeedMode>>,
 }
 
 /// Every tab is already connected: new streams are refused (503) and pages check on focus.
@@ -138,7 +139,12 @@ impl LiveSessions {
     /// A hub that serves at most `capacity` tabs at once (`Config::max_session_streams`).
     pub fn new(capacity: usize) -> Self {
         let reason_wait = Arc::new(AtomicU64::new(u64::try_from(REASON_WAIT.as_millis()).unwrap_or(u64::MAX)));
-        Self { inner: Arc::default(), capacity, reason_wait }
+        Self { inner: Arc::default(), capacity, reason_wait, mode: Arc::default() }
+    }
+
+    /// How this instance learns of changes, once its feed has started.
+    pub fn feed_mode(&self) -> Option<feed::FeedMode> {
+        self.mode.get().copied()
     }
 
     /// Waits `wait` for the reason of a deletion before reporting a plain end.

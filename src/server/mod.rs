@@ -57,10 +57,15 @@ pub fn router(state: AppState) -> Router {
     headers::with_security_headers(router, &state.config).layer(TraceLayer::new_for_http()).with_state(state)
 }
 
-/// `200 {"mongodb":"ok"}` when MongoDB answers a ping, `503` with the reason otherwise.
+/// `200 {"mongodb":"ok","live":{"feed":…,"tabs":…}}` when MongoDB answers a ping (the live
+/// feed's mode, `change_stream` or `polling`, and the tabs connected to this instance), `503`
+/// with the reason otherwise.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match db::ping(&state.db).await {
-        Ok(_) => (StatusCode::OK, Json(json!({ "mongodb": "ok" }))),
+        Ok(_) => {
+            let live = json!({ "feed": state.live.feed_mode(), "tabs": state.live.tab_count() });
+            (StatusCode::OK, Json(json!({ "mongodb": "ok", "live": live })))
+        }
         Err(err) => {
             tracing::warn!(%err, "health check: MongoDB did not answer");
             (
