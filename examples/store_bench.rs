@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::default();
     let policy = ExpiryPolicy::new(config.idle_timeout, config.absolute_timeout, config.touch_interval);
     let store = MongoSessionStore::new(&db, policy, Arc::new(SystemClock));
-    let registry = store.registry();
+    let registry = store.registry(&db);
     let raw = db.collection::<Document>(db::SESSIONS);
 
     let mut record = Record {

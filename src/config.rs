@@ -57,6 +57,9 @@ pub struct Config {
     pub registration_window: Duration,
     /// Live sign-out streams (open tabs) one instance serves at once (`MAX_SESSION_STREAMS`).
     pub max_session_streams: usize,
+    /// How long a request may wait on the database before it is answered 503
+    /// (`REQUEST_TIMEOUT_SECS`): a hung database never hangs the browser.
+    pub request_timeout: Duration,
 }
 
 impl Default for Config {
@@ -89,6 +92,7 @@ impl Default for Config {
             max_registrations_per_ip: 10,
             registration_window: Duration::from_secs(3600),
             max_session_streams: 10_000,
+            request_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -155,6 +159,7 @@ struct ServerSection {
     trust_proxy_hops: Option<usize>,
     hash_concurrency: Option<usize>,
     max_session_streams: Option<usize>,
+    request_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -275,6 +280,7 @@ impl Config {
                 .parse("MAX_SESSION_STREAMS", "a whole number")?
                 .or(file.server.max_session_streams)
                 .unwrap_or(default.max_session_streams),
+            request_timeout: secs("REQUEST_TIMEOUT_SECS", file.server.request_timeout_secs, default.request_timeout)?,
         };
         config.validate()
     }
@@ -294,6 +300,9 @@ impl Config {
         }
         if self.throttle_window.is_zero() || self.registration_window.is_zero() {
             return invalid("the throttle windows (LOGIN_THROTTLE_WINDOW_SECS, REGISTER_WINDOW_SECS) must be longer than zero");
+        }
+        if self.request_timeout.is_zero() {
+            return invalid("REQUEST_TIMEOUT_SECS must be longer than zero");
         }
         if self.hash_concurrency == 0 || self.max_sessions_per_user == 0 {
             return invalid("HASH_CONCURRENCY and MAX_SESSIONS_PER_USER must be at least 1");
@@ -378,6 +387,7 @@ mod tests {
             ("REGISTER_MAX_PER_IP", d.max_registrations_per_ip.to_string()),
             ("REGISTER_WINDOW_SECS", d.registration_window.as_secs().to_string()),
             ("MAX_SESSION_STREAMS", d.max_session_streams.to_string()),
+            ("REQUEST_TIMEOUT_SECS", d.request_timeout.as_secs().to_string()),
             ("IDLE_TIMEOUT_SECS", d.idle_timeout.as_secs().to_string()),
             ("ABSOLUTE_TIMEOUT_SECS", d.absolute_timeout.as_secs().to_string()),
             ("TOUCH_INTERVAL_SECS", d.touch_interval.as_secs().to_string()),

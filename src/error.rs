@@ -100,6 +100,12 @@ pub enum Outage {
     /// The password changed, but the other sessions could not be ended.
     #[error("Your password was changed, but we could not sign out your other sessions. Use “Sign out all other sessions” to finish.")]
     OtherSessionsRemain,
+    /// The password changed and the other sessions ended, but this device's new session could
+    /// not be written: it is signed out too.
+    #[error(
+        "Your password was changed and your other sessions were signed out, but this device was signed out too. Sign in with your new password."
+    )]
+    PasswordChangedSignInAgain,
     /// The browser could not reach the server.
     #[error("The server could not be reached. Check your connection and try again.")]
     ServerUnreachable,

@@ -54,7 +54,7 @@ impl AppState {
         let store = MongoSessionStore::new(&db, policy, clock.clone());
         Self {
             leptos_options,
-            registry: store.registry(),
+            registry: store.registry(&db),
             store,
             users: Users::new(&db, clock.clone()),
             events: SecurityEvents::new(&db, clock.clone()),

@@ -9,7 +9,6 @@ mod common;
 
 use std::{
     net::SocketAddr,
-    process::{Child, Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -22,7 +21,7 @@ use axum::{
 use common::http::{Device, HOST};
 use http_body_util::BodyExt;
 use mongodb::{
-    Client, Database,
+    Database,
     bson::{Document, doc},
 };
 use sessionguard::{
@@ -194,58 +193,11 @@ async fn an_idle_watched_session_expires_on_time_and_watching_never_touches_it()
     }
 }
 
-/// A SecantusDB replica set of this test's own, on disk, that can be stopped and started again.
-struct OwnServer {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl OwnServer {
-    fn start(port: u16, dir: std::path::PathBuf) -> Self {
-        let binary = std::env::var("SECANTUSD").expect("SECANTUSD must name secantusd-py; run the tests through scripts/test");
-        let child = Command::new(binary)
-            .args(["--sync-on-commit", "--host", "127.0.0.1", "--port", &port.to_string(), "--storage-path"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting SecantusDB");
-        Self { child, port, dir }
-    }
-
-    async fn client(&self) -> Client {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(client) = Client::with_uri_str(format!("mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=1000", self.port)).await
-                && client.database("admin").run_command(doc! { "ping": 1 }).await.is_ok()
-            {
-                return client;
-            }
-            assert!(Instant::now() < deadline, "SecantusDB did not start on port {}", self.port);
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    fn stop(mut self) -> (u16, std::path::PathBuf) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        (self.port, self.dir.clone())
-    }
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn the_change_stream_resumes_after_the_database_restarts() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = std::env::temp_dir().join(format!("sessionguard-restart-{}-{port}", std::process::id()));
-    let server = OwnServer::start(port, dir);
+    let server = common::server::OwnServer::start(port, dir);
     let db = server.client().await.database("sessionguard_restart");
     sessionguard::db::ensure_indexes(&db).await.unwrap();
     let (_, app, mode) = instance(&db, |c| c.mongodb_db = "sessionguard_restart".into()).await;
@@ -256,7 +208,7 @@ async fn the_change_stream_resumes_after_the_database_restarts() {
 
     let (port, dir) = server.stop();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let server = OwnServer::start(port, dir.clone());
+    let server = common::server::OwnServer::start(port, dir.clone());
     server.client().await;
 
     // The app was not restarted: the same instance ends B once the server is back.

@@ -41,7 +41,7 @@ impl Fixture {
         let db = common::fresh_database().await;
         let clock = ManualClock::new(OffsetDateTime::now_utc());
         let store = MongoSessionStore::new(&db, policy, Arc::new(clock.clone()));
-        Self { registry: store.registry(), db, store, clock }
+        Self { registry: store.registry(&db), db, store, clock }
     }
 
     fn sessions(&self) -> Collection<Document> {
@@ -197,7 +197,7 @@ async fn saves_racing_a_delete_cannot_outlive_it() {
         if i == 10 {
             let registry = f.registry.clone();
             let id = record.id;
-            tasks.push(tokio::spawn(async move { registry.end(&id).await.map_err(|e| e.to_string()) }));
+            tasks.push(tokio::spawn(async move { registry.end(&id).await.map(drop).map_err(|e| e.to_string()) }));
         }
     }
     for task in tasks {
@@ -377,12 +377,12 @@ async fn list_for_user_orders_by_activity_flags_the_current_and_hides_tokens() {
 async fn a_stopped_database_yields_unavailable_quickly_and_never_panics() {
     let db = common::unreachable_database(StdDuration::from_millis(500)).await;
     let store = MongoSessionStore::new(&db, default_policy(), Arc::new(ManualClock::new(OffsetDateTime::now_utc())));
-    let registry = store.registry();
+    let registry = store.registry(&db);
     let id = Id::default();
     let started = std::time::Instant::now();
 
     let unavailable = |r: Result<(), DbError>| matches!(r, Err(DbError::Unavailable(_)));
-    assert!(unavailable(registry.end(&id).await));
+    assert!(unavailable(registry.end(&id).await.map(drop)));
     assert!(unavailable(registry.end_all_for_user("u").await.map(drop)));
     assert!(unavailable(registry.end_others("u", &id).await.map(drop)));
     assert!(unavailable(registry.revoke("u", "h").await.map(drop)));

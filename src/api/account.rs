@@ -23,7 +23,16 @@ pub async fn register(
     let result = async {
         throttled(cx.state.throttle.reserve_registration(&cx.client.throttle_key()).await?)?;
         let user = create_account(&cx.state.users, &cx.state.passwords, &email, password).await?;
-        let handle = cx.start_session(&user).await?;
+        let handle = match cx.start_session(&user).await {
+            Ok(handle) => handle,
+            Err(err) => {
+                // Undo the account too, so that trying again registers it instead of answering "taken".
+                if let Err(undo) = cx.state.users.delete(&user.id).await {
+                    tracing::warn!(%undo, "could not remove an account whose registration failed");
+                }
+                return Err(err);
+            }
+        };
         cx.record(&user.id, SecurityEventKind::Registered, handle, None).await;
         Ok(CurrentUser { email: user.email })
     }
@@ -126,7 +135,10 @@ pub async fn change_password(
         tracing::warn!(%err, "password changed, but the other sessions could not be ended");
         AppError::Unavailable(Outage::OtherSessionsRemain)
     })?;
-    let handle = cx.start_session(&user).await?;
+    let handle = cx.start_session(&user).await.map_err(|err| {
+        tracing::warn!(?err, "password changed, but this device's new session could not be written");
+        AppError::Unavailable(Outage::PasswordChangedSignInAgain)
+    })?;
     cx.record(&user.id, SecurityEventKind::PasswordChange, handle, Some(ended)).await;
     cx.redirect(routes::SECURITY, Notice::PasswordChanged { count: ended });
     Ok(ended)
@@ -195,10 +207,12 @@ mod ssr {
         // change's `end_others` may have run before this session existed: end it here instead.
         // Either this re-read sees the change, or the change's `end_others` runs after this
         // session was written and ends it; no interleaving leaves it alive.
-        if cx.state.users.password_changed_at(&user.id).await? != Some(checked_at) {
-            cx.end_current_session_quietly().await?;
-            return Err(AppError::WrongCredentials);
-        }
+        let still_valid = match cx.state.users.password_changed_at(&user.id).await {
+            Ok(changed_at) if changed_at == Some(checked_at) => Ok(()),
+            Ok(_) => Err(AppError::WrongCredentials),
+            Err(err) => Err(err.into()),
+        };
+        cx.undo_session_on_failure(still_valid).await?;
         cx.record(&user.id, SecurityEventKind::Login, handle, None).await;
         Ok(CurrentUser { email: user.email })
     }

@@ -86,6 +86,10 @@ impl RequestContext {
     /// now so the answer is only "signed in" once the session exists. Beyond
     /// `Config::max_sessions_per_user` live sessions, the oldest end, and the security log
     /// says so. Returns the new session's handle.
+    ///
+    /// If a step after the session was written fails, the session is ended again before the
+    /// error is returned: a failed answer carries no cookie, so a session left behind would be
+    /// one nobody holds (the fault matrix found this).
     pub async fn start_session(&self, user: &User) -> Result<Option<String>, AppError> {
         let session = &self.session;
         session.cycle_id().await.map_err(session_error)?;
@@ -94,22 +98,37 @@ impl RequestContext {
         session.insert(IP_KEY, &self.client.ip).await.map_err(session_error)?;
         session.save().await.map_err(session_error)?;
         let id = session.id().ok_or(AppError::Internal)?;
-        let handle = self.state.registry.handle_of(&id).await?;
-        let over_cap = self.state.registry.end_oldest_beyond(&user.id, self.state.config.max_sessions_per_user).await?;
-        if over_cap > 0 {
-            self.record(&user.id, SecurityEventKind::SessionLimit, handle.clone(), Some(over_cap)).await;
+        let finished = async {
+            let handle = self.state.registry.handle_of(&id).await?;
+            let over_cap = self.state.registry.end_oldest_beyond(&user.id, self.state.config.max_sessions_per_user).await?;
+            if over_cap > 0 {
+                self.record(&user.id, SecurityEventKind::SessionLimit, handle.clone(), Some(over_cap)).await;
+            }
+            Ok(handle)
         }
-        Ok(handle)
+        .await;
+        self.undo_session_on_failure(finished).await
     }
 
-    /// Ends this request's session both ways: first explicitly through the registry, which
-    /// deletes and confirms; then through the session layer (`flush`), which clears the data
+    /// Passes `result` through; on an error first ends the session this request just started,
+    /// which the failed answer will not hand to the browser. If even that fails, the session is
+    /// held by nobody and expires at its idle timeout.
+    pub async fn undo_session_on_failure<T>(&self, result: Result<T, AppError>) -> Result<T, AppError> {
+        if result.is_err()
+            && let Err(err) = self.end_current_session_quietly().await
+        {
+            tracing::warn!(?err, "could not end a session whose sign-in failed; it expires unused");
+        }
+        result
+    }
+
+    /// Ends this request's session both ways: first explicitly through the registry, whose one
+    /// `findAndModify` deletes and proves it; then through the session layer (`flush`), which clears the data
     /// and sends the removal cookie. The registry goes first so that when the database cannot
     /// confirm, the browser keeps its cookie and the user can retry, instead of believing a
     /// session is over that still exists on the server.
     pub async fn end_current_session(&self, signed_in: &SignedIn, kind: SecurityEventKind, ended: Option<u64>) -> Result<(), AppError> {
-        let handle = self.state.registry.handle_of(&signed_in.session_id).await.map_err(unconfirmed)?;
-        self.state.registry.end(&signed_in.session_id).await.map_err(unconfirmed)?;
+        let handle = self.state.registry.end(&signed_in.session_id).await.map_err(unconfirmed)?;
         self.flush().await;
         clear_site_data();
         self.record(&signed_in.user_id, kind, handle, ended).await;
@@ -216,10 +235,6 @@ impl From<DbError> for AppError {
         match err {
             DbError::Unavailable(_) => {
                 tracing::warn!(%err, "database unavailable");
-                Self::Unavailable(Outage::Database)
-            }
-            DbError::NotConfirmed => {
-                tracing::error!(%err, "database did not confirm a deletion");
                 Self::Unavailable(Outage::Database)
             }
             DbError::Encode(_) | DbError::Decode(_) | DbError::Refused(_) => {

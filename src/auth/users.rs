@@ -67,7 +67,8 @@ pub struct Users {
 impl Users {
     /// The accounts in `db`, time-stamped by `clock`.
     pub fn new(db: &Database, clock: Arc<dyn Clock>) -> Self {
-        Self { users: db.collection(db::USERS), clock }
+        // Majority writes: a password change must not be rolled back after it ended sessions.
+        Self { users: db.collection_with_options(db::USERS, db::durable()), clock }
     }
 
     /// Stores a new account for `email` (already normalized and validated) with `hash`.
@@ -112,6 +113,17 @@ impl Users {
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn password_changed_at(&self, id: &str) -> Result<Option<DateTime>, DbError> {
         Ok(self.find_by_id(id).await?.map(|account| account.password_changed_at))
+    }
+
+    /// Deletes the account `id`. Returns whether there was one.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn delete(&self, id: &str) -> Result<bool, DbError> {
+        let Ok(id) = ObjectId::parse_str(id) else {
+            return Ok(false);
+        };
+        Ok(self.users.delete_one(doc! { "_id": id }).await?.deleted_count == 1)
     }
 
     /// Replaces the password of account `id` and records when. Returns whether the account exists.

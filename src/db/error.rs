@@ -12,9 +12,6 @@ pub enum DbError {
     /// MongoDB could not be reached within the server-selection timeout, or the connection broke.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
-    /// A delete was sent, but the document was still there afterwards.
-    #[error("the database did not confirm that the document was removed")]
-    NotConfirmed,
     /// A value could not be turned into BSON.
     #[error("could not encode a document: {0}")]
     Encode(String),

@@ -22,6 +22,23 @@ pub const SECURITY_EVENTS: &str = "security_events";
 /// The collection that holds the failed-sign-in counters.
 pub const LOGIN_THROTTLE: &str = "login_throttle";
 
+/// Options for a collection whose writes end sessions or change who may sign in (logout,
+/// revoke, sign out others, log out everywhere, password change): writes wait for a majority of
+/// the replica set, and reads of the result come from the primary at read concern `majority`.
+///
+/// A delete acknowledged by a primary alone can be rolled back if that primary fails over
+/// before a majority has it, and the session would then come back from the dead. A delete
+/// acknowledged by a majority survives any failover. On a standalone server `majority` is the
+/// one server, so nothing changes there.
+pub fn durable() -> mongodb::options::CollectionOptions {
+    use mongodb::options::{ReadConcern, ReadPreference, SelectionCriteria, WriteConcern};
+    mongodb::options::CollectionOptions::builder()
+        .write_concern(WriteConcern::majority())
+        .read_concern(ReadConcern::majority())
+        .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
+        .build()
+}
+
 /// Why the server could not start talking to MongoDB.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {

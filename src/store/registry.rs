@@ -21,14 +21,15 @@ use crate::{clock::Clock, db::DbError};
 /// # The two-path contract
 ///
 /// Code that ends the *current* session first calls [`end`](Self::end) here, which deletes the
-/// document and reads back to confirm that none remains. Only once that confirmation arrived
+/// document in one `findAndModify` whose answer proves it gone. Only once that answer arrived
 /// does it call `Session::flush()` on the session layer, which clears the data and makes the
 /// middleware send a removal cookie instead of saving. In that order, a database that cannot
 /// confirm leaves the browser its cookie, so the user sees an error and can retry, instead of
 /// a "signed out" that is not true. Sessions on *other* devices are ended here alone.
 ///
-/// Every write is a single `delete_one` or `delete_many` on an indexed field, whatever the
-/// number of sessions. Cheap to clone: clones share one connection pool.
+/// Every write is a single `findAndModify`, `delete_one` or `delete_many` on an indexed field,
+/// whatever the number of sessions, at write concern `majority` (see [`crate::db::durable`]).
+/// Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct SessionRegistry {
     sessions: Collection<SessionDocument>,
@@ -71,21 +72,18 @@ impl SessionRegistry {
         Self { sessions, policy, clock }
     }
 
-    /// Deletes the session with token `session_id` and confirms that no document remains.
-    ///
-    /// Returns `Ok(())` only when the database answered that the session is gone (whether it
-    /// was deleted now or was already absent).
+    /// Deletes the session with token `session_id`, in one `findAndModify` whose answer is the
+    /// proof: the document it removed (its handle is returned), or none because it was already
+    /// gone. Either way the database has answered, at write concern `majority`, that no session
+    /// remains; `Ok` means exactly that.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached, [`DbError::NotConfirmed`]
-    /// when a document is still there after the delete.
-    pub async fn end(&self, session_id: &Id) -> Result<(), DbError> {
-        let filter = by_key(session_id);
-        self.sessions.delete_one(filter.clone()).await?;
-        match self.sessions.count_documents(filter).await? {
-            0 => Ok(()),
-            _ => Err(DbError::NotConfirmed),
-        }
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached or did not answer: the session
+    /// may still exist, so the caller must not say it ended.
+    pub async fn end(&self, session_id: &Id) -> Result<Option<String>, DbError> {
+        let removed =
+            self.sessions.clone_with_type::<Document>().find_one_and_delete(by_key(session_id)).projection(doc! { "handle": 1 }).await?;
+        Ok(removed.and_then(|d| d.get_str("handle").ok().map(str::to_owned)))
     }
 
     /// Ends every session of `user_id`, the caller's own included, in one `delete_many`.

@@ -1,6 +1,10 @@
 //! The `tower-sessions` store on MongoDB.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use mongodb::{
@@ -38,25 +42,39 @@ const CREATE_ATTEMPTS: usize = 4;
 /// - `load` returns `None` for a missing session and for one past its idle or absolute
 ///   deadline under the current [`ExpiryPolicy`].
 /// - An unchanged session is written (touched) at most once per touch interval.
+/// - A `save` of exactly the data that `create` wrote moments ago is skipped: tower-sessions
+///   saves again at the end of a request whose handler already saved, and that second write
+///   would cost a round trip and, if it failed, answer 500 without a cookie for a session that
+///   exists. Skipping a write never brings a session back; it only declines to repeat one.
 /// - The cookie value is never stored: documents are keyed by its SHA-256.
 #[derive(Debug, Clone)]
 pub struct MongoSessionStore {
     sessions: Collection<SessionDocument>,
     policy: ExpiryPolicy,
     clock: Arc<dyn Clock>,
+    just_created: Arc<Mutex<HashMap<Id, (Document, Instant)>>>,
 }
+
+/// How long `create`'s data is remembered, to recognise the end-of-request `save` of the same data.
+const JUST_CREATED: Duration = Duration::from_secs(10);
 
 impl MongoSessionStore {
     /// A store on `db.sessions` with the given expiry policy and clock.
     ///
-    /// Call [`db::ensure_indexes`] once at start-up as well.
+    /// Call [`db::ensure_indexes`] once at start-up as well. Loads read from the primary (the
+    /// driver's default, kept on purpose: a secondary may still hold a session that has ended).
     pub fn new(db: &Database, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
-        Self { sessions: db.collection(db::SESSIONS), policy, clock }
+        Self { sessions: db.collection(db::SESSIONS), policy, clock, just_created: Arc::default() }
     }
 
-    /// The shared handle for ending and listing sessions, on the same collection and clock.
-    pub fn registry(&self) -> SessionRegistry {
-        SessionRegistry::new(self.sessions.clone(), self.policy, self.clock.clone())
+    fn just_created(&self) -> std::sync::MutexGuard<'_, HashMap<Id, (Document, Instant)>> {
+        self.just_created.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The shared handle for ending and listing sessions, on the same collection (with
+    /// [`db::durable`] options: majority writes, majority reads from the primary) and clock.
+    pub fn registry(&self, db: &Database) -> SessionRegistry {
+        SessionRegistry::new(db.collection_with_options(db::SESSIONS, db::durable()), self.policy, self.clock.clone())
     }
 
     /// The pipeline update that marks a live session as seen now and recomputes its deadline
@@ -86,7 +104,12 @@ impl SessionStore for MongoSessionStore {
             let now = self.clock.now();
             let document = SessionDocument::new(record, now, self.policy.expires_at(now, now))?;
             match self.sessions.insert_one(&document).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    let mut just_created = self.just_created();
+                    just_created.retain(|_, (_, at)| at.elapsed() < JUST_CREATED);
+                    just_created.insert(record.id, (document.data, Instant::now()));
+                    return Ok(());
+                }
                 Err(err) if is_duplicate_key(&err) => {
                     tracing::warn!("session id or handle collision on create; drawing a new id");
                     record.id = Id::default();
@@ -100,6 +123,12 @@ impl SessionStore for MongoSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let now = self.clock.now();
         let fields = LiftedFields::from_record(record)?;
+        if let Some((data, at)) = self.just_created().remove(&record.id)
+            && data == fields.data
+            && at.elapsed() < JUST_CREATED
+        {
+            return Ok(());
+        }
         let optional = |value: Option<String>| value.map_or(Bson::Null, Bson::String);
         let mut extra = doc! { "data": { "$literal": fields.data } };
         // Values come from the session, so `$literal` keeps a "$..." string from being read as a field path.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod server;
 
 use std::{ops::Deref, sync::Arc, time::Duration};
 
@@ -101,8 +102,8 @@ pub fn test_config(db: &Database) -> Config {
 static FAIL_POINT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// An armed `failCommand` fail point; [`FailPoint::off`] disarms it and lets the next test have it.
-pub struct FailPoint<'a> {
-    db: &'a Database,
+pub struct FailPoint {
+    db: Database,
     _held: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -111,28 +112,30 @@ pub struct FailPoint<'a> {
 /// one after), through the server's `failCommand` fail point. The server must run with test
 /// commands enabled, as scripts/test starts it. Other tests' clients are untouched: the fail
 /// point matches this test's `appName` only.
-pub async fn fail_commands<'a>(db: &'a Database, commands: &[&str], code: i32, mode: mongodb::bson::Document) -> FailPoint<'a> {
-    let held = FAIL_POINT.lock().await;
-    configure_fail_point(db, mongodb::bson::Bson::Document(mode), commands, code).await;
-    FailPoint { db, _held: held }
+pub async fn fail_commands(db: &Database, commands: &[&str], code: i32, mode: mongodb::bson::Document) -> FailPoint {
+    fail_point(db, mode, mongodb::bson::doc! { "failCommands": commands, "errorCode": code }).await
 }
 
-impl FailPoint<'_> {
+/// Arms the `failCommand` fail point for `db`'s own client with `mode` and the fail point's
+/// `data` (for example `{failCommands: ["find"], blockConnection: true, blockTimeMS: 3000}`).
+pub async fn fail_point(db: &Database, mode: mongodb::bson::Document, data: mongodb::bson::Document) -> FailPoint {
+    let held = FAIL_POINT.lock().await;
+    configure(db, mongodb::bson::Bson::Document(mode), data).await;
+    FailPoint { db: db.clone(), _held: held }
+}
+
+impl FailPoint {
     /// Disarms the fail point.
     pub async fn off(self) {
-        configure_fail_point(self.db, "off".into(), &[], 0).await;
+        configure(&self.db, "off".into(), mongodb::bson::doc! { "failCommands": [] }).await;
     }
 }
 
-async fn configure_fail_point(db: &Database, mode: mongodb::bson::Bson, commands: &[&str], code: i32) {
-    let app_name = db.name().to_owned();
+async fn configure(db: &Database, mode: mongodb::bson::Bson, mut data: mongodb::bson::Document) {
+    data.insert("appName", db.name());
     db.client()
         .database("admin")
-        .run_command(mongodb::bson::doc! {
-            "configureFailPoint": "failCommand",
-            "mode": mode,
-            "data": { "failCommands": commands, "errorCode": code, "appName": app_name },
-        })
+        .run_command(mongodb::bson::doc! { "configureFailPoint": "failCommand", "mode": mode, "data": data })
         .await
         .expect("configureFailPoint failed: start the test server with --enable-test-commands (scripts/test does)");
 }
