@@ -106,6 +106,10 @@ pub enum Outage {
         "Your password was changed and your other sessions were signed out, but this device was signed out too. Sign in with your new password."
     )]
     PasswordChangedSignInAgain,
+    /// Deleting the account stopped after its sessions had ended: signing in again and deleting
+    /// again finishes the job.
+    #[error("Your sessions were ended, but the account could not be deleted completely. Sign in and delete it again.")]
+    DeletionUnfinished,
     /// The browser could not reach the server.
     #[error("The server could not be reached. Check your connection and try again.")]
     ServerUnreachable,

@@ -134,6 +134,15 @@ pub enum EndReason {
     Ended,
 }
 
+/// What deleting an account removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDeletion {
+    /// Sessions ended, this device's included.
+    pub sessions_ended: u64,
+    /// Security events removed.
+    pub events_removed: u64,
+}
+
 /// The answer to a revoke request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokeOutcome {

@@ -31,6 +31,11 @@ pub enum Notice {
     },
     /// An open page learned that its session ended, and why.
     EndedWhileOpen(EndReason),
+    /// The account was deleted, with every session.
+    AccountDeleted {
+        /// How many sessions ended.
+        count: u64,
+    },
 }
 
 impl From<EndReason> for Notice {
@@ -63,6 +68,7 @@ impl Notice {
             Self::EndedWhileOpen(EndReason::SignedOutEverywhere) => "You were signed out everywhere.".into(),
             Self::EndedWhileOpen(EndReason::Expired) => "Your session expired. Please sign in again.".into(),
             Self::EndedWhileOpen(EndReason::Ended) => Self::SessionEnded.message(),
+            Self::AccountDeleted { count } => format!("Your account was deleted, and {} ended with it.", sessions(count)),
         }
     }
 
@@ -86,6 +92,7 @@ impl Notice {
             Self::EndedWhileOpen(EndReason::SignedOutEverywhere) => "notice=ended_everywhere".into(),
             Self::EndedWhileOpen(EndReason::Expired) => "notice=expired".into(),
             Self::EndedWhileOpen(EndReason::Ended) => Self::SessionEnded.to_query(),
+            Self::AccountDeleted { count } => format!("notice=deleted&count={count}"),
         }
     }
 
@@ -105,6 +112,7 @@ impl Notice {
             "ended_device" => Self::EndedWhileOpen(EndReason::EndedFromAnotherDevice),
             "ended_everywhere" => Self::EndedWhileOpen(EndReason::SignedOutEverywhere),
             "expired" => Self::EndedWhileOpen(EndReason::Expired),
+            "deleted" => Self::AccountDeleted { count },
             _ => return None,
         })
     }
@@ -128,6 +136,7 @@ mod tests {
             Notice::EndedWhileOpen(EndReason::EndedFromAnotherDevice),
             Notice::EndedWhileOpen(EndReason::SignedOutEverywhere),
             Notice::EndedWhileOpen(EndReason::Expired),
+            Notice::AccountDeleted { count: 2 },
         ] {
             let query = notice.to_query();
             let mut pairs = query.split('&').map(|p| p.split_once('=').unwrap().1);

@@ -445,3 +445,42 @@ async fn guessing_the_current_password_is_throttled() {
     let user = w.db.collection::<Document>("users").find_one(doc! { "email": "alice@example.com" }).await.unwrap().unwrap();
     assert_eq!(user.get_datetime("password_changed_at").unwrap(), user.get_datetime("created_at").unwrap(), "the password did not change");
 }
+
+#[tokio::test]
+async fn deleting_the_account_ends_every_session_then_removes_events_counters_and_the_user() {
+    let w = World::new().await;
+    let mut a = w.registered("alice@example.com").await;
+    let mut b = w.signed_in("alice@example.com", PHONE).await;
+    let mut bob = w.registered("bob@example.com").await;
+    let mut guesser = w.device(FIREFOX);
+    assert_eq!(
+        guesser.call("login", &[("email", "alice@example.com"), ("password", "a wrong guess")]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let user_id = w.user_id("alice@example.com").await;
+
+    let wrong = a.call("delete_account", &[("password", "not my password")]).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong.json["error"]["Invalid"]["field"], "password");
+    assert_eq!(w.sessions_of("alice@example.com").await.len(), 2, "a wrong password deletes nothing");
+
+    let answer = a.call("delete_account", &[("password", PASSWORD)]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer.json["sessions_ended"], 2);
+    assert!(answer.json["events_removed"].as_u64().unwrap() >= 3, "registered, login, failed login: {answer:?}");
+    assert!(answer.removes_cookie());
+    let count = |collection: &'static str, filter: Document| {
+        let db = w.db.clone();
+        async move { db.collection::<Document>(collection).count_documents(filter).await.unwrap() }
+    };
+    assert_eq!(count("users", doc! { "email": "alice@example.com" }).await, 0);
+    assert_eq!(count("sessions", doc! { "user_id": &user_id }).await, 0);
+    assert_eq!(count("security_events", doc! { "user_id": &user_id }).await, 0);
+    assert_eq!(count("login_throttle", doc! { "_id": { "$regex": "alice@example.com" } }).await, 0, "its throttle counters are gone");
+    assert_eq!(b.call("list_sessions", &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(bob.call("list_sessions", &[]).await.status, StatusCode::OK, "other accounts are untouched");
+    assert_eq!(
+        w.device(FIREFOX).call("login", &[("email", "alice@example.com"), ("password", PASSWORD)]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -324,3 +324,23 @@ async fn a_database_restart_mid_traffic_recovers_without_an_app_restart() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn an_account_deletion_that_stops_halfway_leaves_no_session_and_a_retry_finishes() {
+    let mut scene = scene(Duration::from_secs(5)).await;
+    // Deletes, in order: the throttle's reservation, the sessions, the events, the counters,
+    // the account. The fifth, the account's, fails.
+    let fail_point = common::fail_commands(&scene.db, &["delete"], TRANSIENT, doc! { "skip": 4 }).await;
+    let answer = scene.a.call("delete_account", &[("password", PASSWORD)]).await;
+    fail_point.off().await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
+    assert_eq!(answer.message(), "Your sessions were ended, but the account could not be deleted completely. Sign in and delete it again.");
+    assert_eq!(scene.alice_sessions().await, 0, "no session is left alive");
+    assert!(!scene.signed_in(&scene.b).await);
+
+    let mut again = Device::new(scene.app.clone(), FIREFOX);
+    assert_eq!(again.call("login", &[("email", "alice@example.com"), ("password", PASSWORD)]).await.status, StatusCode::OK);
+    assert_eq!(again.call("delete_account", &[("password", PASSWORD)]).await.status, StatusCode::OK, "the retry finishes the job");
+    assert_eq!(scene.db.collection::<Document>("users").count_documents(doc! {}).await.unwrap(), 0);
+    assert_eq!(scene.db.collection::<Document>("sessions").count_documents(doc! {}).await.unwrap(), 0);
+}

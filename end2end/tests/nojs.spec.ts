@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { closeDatabase, createAccount, DEVICES, LoginPage, PASSWORD, sessionsOf, signedInDevice, uniqueEmail } from "./fixtures";
+import { closeDatabase, createAccount, database, DEVICES, LoginPage, PASSWORD, sessionsOf, signedInDevice, uniqueEmail } from "./fixtures";
 
 test.afterAll(closeDatabase);
 
@@ -96,4 +96,20 @@ test("without JavaScript: a failed sign-in or registration keeps the email, neve
   await expect(register.getByLabel("Email")).toHaveValue(newEmail);
   await expect(register.getByLabel("Password")).toHaveValue("");
   await fresh.close();
+});
+
+test("without JavaScript: the account can be deleted after confirming with the password", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const a = await signedInDevice(browser, "laptop", email, false);
+  await a.page.getByRole("link", { name: "Delete my account…" }).click();
+  await expect(a.page).toHaveURL(/confirm=delete/);
+  await a.page.getByRole("group", { name: "Delete your account?" }).getByLabel("Password").fill(PASSWORD);
+  await a.page.getByRole("button", { name: "Yes, delete my account" }).click();
+  await expect(a.page).toHaveURL(/\/login\?notice=deleted&count=2/);
+  await expect(a.page.getByTestId("notice")).toHaveText("Your account was deleted, and 2 sessions ended with it.");
+  expect(await sessionsOf(email)).toHaveLength(0);
+  const db = await database();
+  expect(await db.collection("users").countDocuments({ email })).toBe(0);
+  await a.context.close();
 });

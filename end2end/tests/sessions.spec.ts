@@ -172,3 +172,30 @@ test("recent activity says how long ago each event was, measured from now", asyn
   await expect(rows.nth(1)).toContainText("(3 hours ago)");
   await device.context.close();
 });
+
+test("deleting the account asks for the password, ends every session, and removes the account's data", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const a = await signedInDevice(browser, "laptop", email);
+  const b = await signedInDevice(browser, "phone", email);
+  const db = await database();
+  const user = await db.collection("users").findOne({ email });
+  const userId = user!._id.toHexString();
+
+  await a.page.getByRole("link", { name: "Delete my account…" }).click();
+  const confirm = a.page.getByRole("group", { name: "Delete your account?" });
+  await confirm.getByLabel("Password").fill("not the password");
+  await confirm.getByRole("button", { name: "Yes, delete my account" }).click();
+  await expect(confirm.locator("#field-password-error")).toHaveText("Your current password is not correct.");
+  expect(await db.collection("users").countDocuments({ _id: user!._id })).toBe(1);
+
+  await confirm.getByLabel("Password").fill(PASSWORD);
+  await confirm.getByRole("button", { name: "Yes, delete my account" }).click();
+  await expect(a.page).toHaveURL(/\/login\?notice=deleted&count=3/);
+  await expect(a.page.getByTestId("notice")).toHaveText("Your account was deleted, and 3 sessions ended with it.");
+  await expect(b.page.getByText("Your session ended. Please sign in again.").first()).toBeVisible({ timeout: 3000 });
+  expect(await db.collection("users").countDocuments({ _id: user!._id })).toBe(0);
+  expect(await db.collection("sessions").countDocuments({ user_id: userId })).toBe(0);
+  expect(await db.collection("security_events").countDocuments({ user_id: userId })).toBe(0);
+  await Promise.all([a.context.close(), b.context.close()]);
+});

@@ -4,7 +4,10 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 pub use self::ssr::create_account;
-use crate::{error::AppError, model::CurrentUser};
+use crate::{
+    error::AppError,
+    model::{AccountDeletion, CurrentUser},
+};
 
 /// Creates an account and signs it in on this device.
 ///
@@ -144,15 +147,56 @@ pub async fn change_password(
     Ok(ended)
 }
 
+/// Deletes the signed-in user's account after checking the password again: every session ends
+/// first (write concern `majority`), then the account's security events and throttle counters
+/// go, then the account. Answers what was removed; this device is signed out.
+///
+/// If it stops halfway, no session is left alive (they went first), and signing in again and
+/// deleting again finishes the job.
+///
+/// # Errors
+/// 401 when not signed in, 400 when the password is wrong, 429 after too many wrong passwords,
+/// 503 when the database is unavailable (with what to do when the sessions already ended).
+#[server(endpoint = "delete_account")]
+pub async fn delete_account(
+    /// The account's password, entered again.
+    password: String,
+) -> Result<AccountDeletion, AppError> {
+    use self::ssr::*;
+    let cx = RequestContext::current().await?;
+    let signed_in = cx.require_user().await?;
+    let account = cx.state.users.find_by_id(&signed_in.user_id).await?.ok_or(AppError::NotSignedIn)?;
+    let user = account.user;
+    let key = cx.client.throttle_key();
+    throttled(cx.state.throttle.reserve_sign_in(&user.email, &key).await?)?;
+    if password.chars().count() > validation::PASSWORD_MAX_CHARS || !cx.state.passwords.verify(password, Some(account.hash)).await? {
+        return Err(AppError::Invalid { field: Field::Password, problem: FieldProblem::CurrentPasswordWrong });
+    }
+    let sessions_ended = cx.state.registry.end_all_for_user(&user.id).await.map_err(unconfirmed)?;
+    cx.flush().await;
+    clear_site_data();
+    let unfinished = |err: DbError| {
+        tracing::warn!(%err, "account deletion stopped after its sessions ended");
+        AppError::Unavailable(Outage::DeletionUnfinished)
+    };
+    let events_removed = cx.state.events.delete_all(&user.id).await.map_err(unfinished)?;
+    cx.state.throttle.forget_account(&user.email).await.map_err(unfinished)?;
+    cx.state.users.delete(&user.id).await.map_err(unfinished)?;
+    tracing::info!(user = %user.id, sessions_ended, events_removed, "account deleted");
+    cx.redirect(routes::LOGIN, Notice::AccountDeleted { count: sessions_ended });
+    Ok(AccountDeletion { sessions_ended, events_removed })
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use leptos::server_fn::ServerFn;
 
     pub use crate::{
-        api::request::{RequestContext, throttled},
+        api::request::{RequestContext, clear_site_data, throttled, unconfirmed},
         auth::{Passwords, User, Users},
+        db::DbError,
         error::{AppError, BadInput, Field, FieldProblem, Outage},
-        model::{CurrentUser, SecurityEventKind},
+        model::{AccountDeletion, CurrentUser, SecurityEventKind},
         notice::Notice,
         routes, validation,
     };

@@ -67,6 +67,14 @@ impl SecurityEvents {
         }
     }
 
+    /// Removes every event of `user_id`. Returns how many there were.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn delete_all(&self, user_id: &str) -> Result<u64, DbError> {
+        Ok(self.events.delete_many(doc! { "user_id": user_id }).await?.deleted_count)
+    }
+
     /// The `limit` most recent events of `user_id`, newest first.
     ///
     /// # Errors

@@ -139,6 +139,17 @@ impl LoginThrottle {
         Ok(())
     }
 
+    /// Forgets every counter of the account (normalized email): its own and those per address.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn forget_account(&self, email: &str) -> Result<(), DbError> {
+        let per_address = format!("^{}", regex_escape(&counter_id(Scope::AccountAndAddress, &format!("{email}|"))));
+        let filter = doc! { "$or": [ { "_id": counter_id(Scope::Account, email) }, { "_id": { "$regex": per_address } } ] };
+        self.counters.delete_many(filter).await?;
+        Ok(())
+    }
+
     /// Counts an account registration from the client address key `ip` and says whether it
     /// may go ahead.
     ///
@@ -197,6 +208,27 @@ impl LoginThrottle {
     }
 }
 
+/// `text` with every regular-expression metacharacter escaped, so it matches itself.
+fn regex_escape(text: &str) -> String {
+    text.chars().fold(String::with_capacity(text.len()), |mut out, c| {
+        if "\\^$.|?*+()[]{}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
+}
+
 fn counter_id(scope: Scope, key: &str) -> String {
     format!("{}:{key}", scope.prefix())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::regex_escape;
+
+    #[test]
+    fn an_email_in_a_pattern_matches_only_itself() {
+        assert_eq!(regex_escape("a.b+c@x.com|"), r"a\.b\+c@x\.com\|");
+    }
 }

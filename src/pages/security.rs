@@ -10,7 +10,7 @@ use leptos_router::{
 use super::{action_error, field_error, page_message, query_notice};
 use crate::{
     api::{
-        account::ChangePassword,
+        account::{ChangePassword, DeleteAccount},
         sessions::{LogoutEverywhere, RevokeSession, SignOutOthers, list_sessions, security_events},
     },
     components::{
@@ -42,6 +42,7 @@ pub fn SecurityPage() -> impl IntoView {
     let others = ServerAction::<SignOutOthers>::new();
     let everywhere = ServerAction::<LogoutEverywhere>::new();
     let change = ServerAction::<ChangePassword>::new();
+    let delete = ServerAction::<DeleteAccount>::new();
     let live = use_live_session();
     // The list refreshes after this page's own actions and when the live feed says it changed:
     // no polling, so an idle page never counts as activity.
@@ -54,6 +55,7 @@ pub fn SecurityPage() -> impl IntoView {
 
     let query = use_query_map();
     let confirming = Memo::new(move |_| query.read().get("confirm").as_deref() == Some("everywhere"));
+    let confirming_delete = Memo::new(move |_| query.read().get("confirm").as_deref() == Some("delete"));
     let notice = query_notice();
     let message = Signal::derive(move || {
         let errors = [
@@ -61,6 +63,7 @@ pub fn SecurityPage() -> impl IntoView {
             action_error(&others.value()),
             action_error(&everywhere.value()),
             action_error(&change.value()),
+            action_error(&delete.value()),
         ];
         page_message(&errors, notice.get())
     });
@@ -77,6 +80,7 @@ pub fn SecurityPage() -> impl IntoView {
         move || matches!(revoke.value().get(), Some(Ok(RevokeOutcome { was_current: true, .. }))),
         EndReason::LoggedOutInAnotherTab,
     );
+    end_here_while(live, move || delete.pending().get(), move || matches!(delete.value().get(), Some(Ok(_))), EndReason::Ended);
 
     let session_section = move || {
         Suspend::new(async move {
@@ -129,6 +133,7 @@ pub fn SecurityPage() -> impl IntoView {
                 </div>
             </ActionForm>
         </section>
+        <DeleteAccountCard delete confirming=confirming_delete/>
         <section class="card" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Recent security activity"</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>{events_section}</Transition>
@@ -190,6 +195,43 @@ fn SessionsCard(
                         </ActionForm>
                         <A href=routes::SECURITY attr:class="button button-secondary">"Cancel"</A>
                     </div>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+/// Deleting the account: a warning, then a confirmation that asks for the password again. A
+/// plain link and form, so it works without JavaScript.
+#[component]
+fn DeleteAccountCard(delete: ServerAction<DeleteAccount>, confirming: Memo<bool>) -> impl IntoView {
+    let pending = delete.pending();
+    view! {
+        <section class="card" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete account"</h2>
+            <p class="muted">"Deleting your account ends every session, removes your security activity, and cannot be undone."</p>
+            <Show
+                when=move || confirming.get()
+                fallback=|| view! { <A href=format!("{}?confirm=delete", routes::SECURITY) attr:class="button button-danger">"Delete my account…"</A> }
+            >
+                <div class="confirm-box" role="group" aria-labelledby="confirm-delete-heading">
+                    <h3 id="confirm-delete-heading">"Delete your account?"</h3>
+                    <p>"Enter your password to confirm. Every device will be signed out."</p>
+                    <ActionForm action=delete attr:class="form">
+                        <TextField
+                            label="Password"
+                            name="password"
+                            input_type="password"
+                            autocomplete="current-password"
+                            error=field_error(delete.value(), "password")
+                        />
+                        <div class="button-row">
+                            <button type="submit" class="button button-danger" disabled=move || pending.get()>
+                                "Yes, delete my account"
+                            </button>
+                            <A href=routes::SECURITY attr:class="button button-secondary">"Cancel"</A>
+                        </div>
+                    </ActionForm>
                 </div>
             </Show>
         </section>
