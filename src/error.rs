@@ -165,7 +165,11 @@ impl FromServerFnError for AppError {
     /// else is ours (500), and a failed request from the browser is reported as unavailable.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::BadInput(BadInput::Malformed),
+            // Arguments the server could not read, as text or as a form (found by tests/fuzz.rs:
+            // a body that is not UTF-8 answered 500).
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                Self::BadInput(BadInput::Malformed)
+            }
             ServerFnErrorErr::Request(_) => Self::Unavailable(Outage::ServerUnreachable),
             other => {
                 #[cfg(feature = "ssr")]
@@ -189,7 +193,8 @@ impl FromServerFnError for AppError {
     fn de(data: leptos::server_fn::Bytes) -> Self {
         match serde_json::from_slice::<ErrorBody>(&data) {
             Ok(body) => body.error,
-            Err(err) => Self::from_server_fn_error(ServerFnErrorErr::Deserialization(err.to_string())),
+            // An answer that is not one of ours (or a crafted `__err`): say nothing it claims.
+            Err(_) => Self::Internal,
         }
     }
 }
