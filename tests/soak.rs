@@ -55,6 +55,8 @@ async fn soak(iterations: usize) -> Counts {
             let mut tab = device.on(instances[request % 2].clone());
             let endpoint = ["me", "list_sessions", "security_events"][request % 3];
             tasks.push(tokio::spawn(async move { tab.call(endpoint, &[]).await.status }));
+            // Stagger the starts a little, so requests land before, during and after the end.
+            tokio::time::sleep(Duration::from_millis(4)).await;
             if request == 8 {
                 // In the middle: this device logs out, or the owner revokes it from elsewhere.
                 if iteration % 2 == 0 {
@@ -93,12 +95,12 @@ async fn soak(iterations: usize) -> Counts {
     counts
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn soak_50() {
     soak(50).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "the 1 000-iteration soak runs by its own command: bench/soak"]
 async fn soak_1000() {
     soak(1000).await;
