@@ -119,16 +119,7 @@ pub async fn change_password(
     use self::ssr::*;
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
-    let account = cx.state.users.find_by_id(&signed_in.user_id).await?.ok_or(AppError::NotSignedIn)?;
-    let user = account.user;
-    // Wrong current passwords count like failed sign-ins, so a stolen session cannot guess it.
-    let key = cx.client.throttle_key();
-    throttled(cx.state.throttle.reserve_sign_in(&user.email, &key).await?)?;
-    let wrong = || AppError::Invalid { field: Field::Current, problem: FieldProblem::CurrentPasswordWrong };
-    if current.chars().count() > validation::PASSWORD_MAX_CHARS || !cx.state.passwords.verify(current, Some(account.hash)).await? {
-        return Err(wrong());
-    }
-    cx.state.throttle.sign_in_succeeded(&user.email, &key).await?;
+    let user = reauthenticate(&cx, &signed_in.user_id, current, Field::Current).await?;
     validation::validate_password(&new).map_err(|problem| AppError::Invalid { field: Field::New, problem })?;
     let new_hash = cx.state.passwords.hash(new).await?;
     if !cx.state.users.set_password(&user.id, &new_hash).await? {
@@ -165,13 +156,7 @@ pub async fn delete_account(
     use self::ssr::*;
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
-    let account = cx.state.users.find_by_id(&signed_in.user_id).await?.ok_or(AppError::NotSignedIn)?;
-    let user = account.user;
-    let key = cx.client.throttle_key();
-    throttled(cx.state.throttle.reserve_sign_in(&user.email, &key).await?)?;
-    if password.chars().count() > validation::PASSWORD_MAX_CHARS || !cx.state.passwords.verify(password, Some(account.hash)).await? {
-        return Err(AppError::Invalid { field: Field::Password, problem: FieldProblem::CurrentPasswordWrong });
-    }
+    let user = reauthenticate(&cx, &signed_in.user_id, password, Field::Password).await?;
     let sessions_ended = cx.state.registry.end_all_for_user(&user.id).await.map_err(unconfirmed)?;
     cx.flush().await;
     clear_site_data();
@@ -214,6 +199,20 @@ mod ssr {
         validation::validate_password(&password).map_err(|problem| AppError::Invalid { field: Field::Password, problem })?;
         let hash = passwords.hash(password).await?;
         users.insert(email, &hash).await?.ok_or(AppError::EmailTaken)
+    }
+
+    /// Checks the signed-in user's password again before a sensitive change (ASVS 3.7.1). Wrong
+    /// passwords count like failed sign-ins, so a stolen session cannot guess it; a wrong one is
+    /// reported on the form field `field`.
+    pub async fn reauthenticate(cx: &RequestContext, user_id: &str, password: String, field: Field) -> Result<User, AppError> {
+        let account = cx.state.users.find_by_id(user_id).await?.ok_or(AppError::NotSignedIn)?;
+        let key = cx.client.throttle_key();
+        throttled(cx.state.throttle.reserve_sign_in(&account.user.email, &key).await?)?;
+        if password.chars().count() > validation::PASSWORD_MAX_CHARS || !cx.state.passwords.verify(password, Some(account.hash)).await? {
+            return Err(AppError::Invalid { field, problem: FieldProblem::CurrentPasswordWrong });
+        }
+        cx.state.throttle.sign_in_succeeded(&account.user.email, &key).await?;
+        Ok(account.user)
     }
 
     /// The body of `login`. Bounds first (nothing oversized becomes a lookup or a throttle
