@@ -50,22 +50,6 @@ impl World {
         let answer = device.call("register", &[("email", email), ("password", PASSWORD)]).await;
         assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
     }
-
-    async fn user_id(&self, email: &str) -> String {
-        let user = self.db.collection::<Document>("users").find_one(doc! { "email": email }).await.unwrap().unwrap();
-        user.get_object_id("_id").unwrap().to_hex()
-    }
-
-    async fn sessions_of(&self, email: &str) -> Vec<Document> {
-        let user_id = self.user_id(email).await;
-        self.db.collection::<Document>("sessions").find(doc! { "user_id": user_id }).await.unwrap().try_collect().await.unwrap()
-    }
-
-    async fn events_of(&self, email: &str, kind: &str) -> Vec<Document> {
-        let user_id = self.user_id(email).await;
-        let filter = doc! { "user_id": user_id, "kind": kind };
-        self.db.collection::<Document>("security_events").find(filter).await.unwrap().try_collect().await.unwrap()
-    }
 }
 
 async fn login(device: &mut Device, email: &str, password: &str) -> Answer {
@@ -92,7 +76,7 @@ async fn concurrent_wrong_guesses_cannot_race_past_the_throttle() {
     let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
     assert!(checked <= 5, "at most 5 guesses may reach the password check, {checked} did: {statuses:?}");
     assert_eq!(checked + refused, 50, "every other guess is refused with 429: {statuses:?}");
-    assert!(w.events_of("alice@example.com", "failed_login").await.len() <= 5, "one failed_login event per verification");
+    assert!(w.db.events_of("alice@example.com", "failed_login").await.len() <= 5, "one failed_login event per verification");
 }
 
 #[tokio::test]
@@ -111,7 +95,7 @@ async fn an_attacker_on_one_address_cannot_lock_the_owner_out() {
     let mut owner = w.device_at([198, 51, 100, 20]);
     let answer = login(&mut owner, "alice@example.com", PASSWORD).await;
     assert_eq!(answer.status, StatusCode::OK, "the owner, elsewhere, still signs in: {answer:?}");
-    assert_eq!(w.sessions_of("alice@example.com").await.len(), 2, "registration and the owner's sign-in");
+    assert_eq!(w.db.sessions_of("alice@example.com").await.len(), 2, "registration and the owner's sign-in");
 }
 
 #[tokio::test]
@@ -183,7 +167,7 @@ async fn a_sign_in_checked_against_the_old_password_does_not_survive_the_change(
     held.release().await;
     let (answer, mut thief) = thief_login.await.unwrap();
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
-    assert_eq!(w.sessions_of("alice@example.com").await.len(), 1, "only the owner's session remains");
+    assert_eq!(w.db.sessions_of("alice@example.com").await.len(), 1, "only the owner's session remains");
     assert_eq!(thief.call("list_sessions", &[]).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(owner.call("list_sessions", &[]).await.status, StatusCode::OK);
 }
@@ -207,11 +191,11 @@ async fn a_password_change_whose_sign_outs_failed_says_so_and_can_be_finished() 
         answer.message(),
         "Your password was changed, but we could not sign out your other sessions. Use “Sign out all other sessions” to finish."
     );
-    assert_eq!(w.sessions_of("alice@example.com").await.len(), 3, "nothing was ended yet");
+    assert_eq!(w.db.sessions_of("alice@example.com").await.len(), 3, "nothing was ended yet");
 
     let retry = owner.call("sign_out_others", &[]).await;
     assert_eq!(retry.status, StatusCode::OK, "{retry:?}");
-    assert_eq!(w.sessions_of("alice@example.com").await.len(), 1, "the retry finished the job");
+    assert_eq!(w.db.sessions_of("alice@example.com").await.len(), 1, "the retry finished the job");
     assert_eq!(other.call("list_sessions", &[]).await.status, StatusCode::UNAUTHORIZED);
     let mut fresh = w.device_at([198, 51, 100, 22]);
     assert_eq!(login(&mut fresh, "alice@example.com", "a brand new password").await.status, StatusCode::OK, "the new password is in force");
@@ -246,7 +230,7 @@ async fn behind_a_proxy_the_client_is_counted_from_the_right() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "rotating the left-hand entries does not escape the per-address limit");
-    let events = w.events_of("alice@example.com", "failed_login").await;
+    let events = w.db.events_of("alice@example.com", "failed_login").await;
     assert!(events.iter().all(|e| e.get_str("ip").unwrap() == "203.0.113.9"), "the log records the real client: {events:?}");
 
     for malformed in ["", "not-an-address", "203.0.113.9 203.0.113.10"] {
@@ -262,7 +246,7 @@ async fn behind_a_proxy_the_client_is_counted_from_the_right() {
     }
     let answer = attacker.call("login", &[("email", "alice@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "no header behind a proxy: never the proxy's own address");
-    assert_eq!(w.sessions_of("alice@example.com").await.len(), 1, "only the registration's session");
+    assert_eq!(w.db.sessions_of("alice@example.com").await.len(), 1, "only the registration's session");
 }
 
 impl World {
@@ -294,10 +278,10 @@ async fn state_changing_calls_must_prove_they_come_from_the_public_origin() {
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{headers:?}");
         assert_eq!(answer.json["error"], "CrossSite");
     }
-    assert_eq!(w.sessions_of("alice@example.com").await.len(), 2, "nothing ended");
+    assert_eq!(w.db.sessions_of("alice@example.com").await.len(), 2, "nothing ended");
     let answer = device.call_with("logout", &[], &[("referer", "http://sessionguard.test/account/security")]).await;
     assert_eq!(answer.status, StatusCode::OK, "a same-origin Referer is evidence enough: {answer:?}");
-    assert_eq!(w.sessions_of("alice@example.com").await.len(), 1);
+    assert_eq!(w.db.sessions_of("alice@example.com").await.len(), 1);
 }
 
 #[tokio::test]
@@ -383,10 +367,10 @@ async fn past_the_session_cap_the_oldest_session_ends_and_the_log_says_so() {
         assert_eq!(login(&mut device, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
         devices.push(device);
     }
-    let sessions = w.sessions_of("alice@example.com").await;
+    let sessions = w.db.sessions_of("alice@example.com").await;
     assert_eq!(sessions.len(), 3, "registration's session was the oldest and ended");
     assert!(sessions.iter().all(|s| s.get_str("ip").unwrap() != "192.0.2.200"));
-    let events = w.events_of("alice@example.com", "session_limit").await;
+    let events = w.db.events_of("alice@example.com", "session_limit").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].get_i64("sessions_ended").unwrap(), 1);
     for device in &mut devices {

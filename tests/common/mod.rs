@@ -7,8 +7,13 @@ pub mod server;
 
 use std::{ops::Deref, sync::Arc, time::Duration};
 
+use futures_util::TryStreamExt;
 use leptos::config::get_configuration;
-use mongodb::{Client, Database, options::ClientOptions};
+use mongodb::{
+    Client, Database,
+    bson::{Document, doc},
+    options::ClientOptions,
+};
 use sessionguard::{
     clock::{Clock, SystemClock},
     config::Config,
@@ -49,6 +54,27 @@ impl Drop for TestDatabase {
         if !matches!(dropped, Ok(Some(()))) {
             eprintln!("note: could not drop test database {}", self.0.name());
         }
+    }
+}
+
+impl TestDatabase {
+    /// The id of the account with this email, as sessions and events store it.
+    pub async fn user_id(&self, email: &str) -> String {
+        let user = self.0.collection::<Document>("users").find_one(doc! { "email": email }).await.unwrap().unwrap();
+        user.get_object_id("_id").unwrap().to_hex()
+    }
+
+    /// The session documents of the account with this email.
+    pub async fn sessions_of(&self, email: &str) -> Vec<Document> {
+        let user_id = self.user_id(email).await;
+        self.0.collection::<Document>("sessions").find(doc! { "user_id": user_id }).await.unwrap().try_collect().await.unwrap()
+    }
+
+    /// The security events of kind `kind` of the account with this email.
+    pub async fn events_of(&self, email: &str, kind: &str) -> Vec<Document> {
+        let user_id = self.user_id(email).await;
+        let filter = doc! { "user_id": user_id, "kind": kind };
+        self.0.collection::<Document>("security_events").find(filter).await.unwrap().try_collect().await.unwrap()
     }
 }
 
