@@ -161,7 +161,11 @@ mod browser {
             }),
         );
         on(&source, "sessions", Box::new(move |_| live.sessions_changed.update(|n| *n += 1)));
-        // The server refused the stream (signed out, or at capacity): check on focus instead.
+        // `<body data-live="connected">` while the stream is open, for people and tests to see.
+        on(&source, "open", Box::new(|_| mark_body("connected")));
+        // The server refused the stream (the session has ended already, or the instance is at
+        // capacity): ask once now, so a session that ended before the stream opened is noticed,
+        // then check on focus instead.
         let focus_check = Closure::wrap(Box::new(move |_: web_sys::Event| user.0.refetch()) as Box<dyn FnMut(web_sys::Event)>);
         let source_for_error = source.clone();
         let window = window();
@@ -170,6 +174,8 @@ mod browser {
             "error",
             Box::new(move |_| {
                 if source_for_error.ready_state() == EventSource::CLOSED {
+                    mark_body("off");
+                    user.0.refetch();
                     let _ = window.add_event_listener_with_callback("focus", focus_check.as_ref().unchecked_ref());
                 }
             }),
@@ -187,6 +193,13 @@ mod browser {
             );
         }
         Some(Connection { source, channel, _handlers: handlers })
+    }
+
+    /// Sets `<body data-live=…>`.
+    fn mark_body(state: &str) {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-live", state);
+        }
     }
 
     /// The [`EndReason`] in a message event's JSON data.

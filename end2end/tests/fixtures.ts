@@ -142,5 +142,7 @@ export async function signedInDevice(browser: Browser, device: DeviceName, email
   await login.goto("?next=/account/security");
   await login.signIn(email);
   await page.waitForURL(onSecurityPage);
+  // With JavaScript, the page watches its session live once its stream is open.
+  if (javaScriptEnabled) await expect(page.locator("body")).toHaveAttribute("data-live", "connected");
   return { context, page, security: new SecurityPage(page) };
 }

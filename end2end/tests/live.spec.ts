@@ -31,6 +31,7 @@ async function openTab(page: Page, path: string): Promise<Page> {
   const tab = await page.context().newPage();
   await tab.goto(path);
   await new LoginPage(tab).waitForHydration();
+  await expect(tab.locator("body")).toHaveAttribute("data-live", "connected");
   return tab;
 }
 
