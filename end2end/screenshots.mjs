@@ -29,7 +29,7 @@ async function signIn(context) {
 
 const register = await fetch(`${baseURL}/api/register`, {
   method: "POST",
-  headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+  headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", origin: baseURL },
   body: new URLSearchParams({ email, password }),
 });
 if (!register.ok) throw new Error(`registering the demo user failed: ${register.status}`);
