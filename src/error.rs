@@ -97,6 +97,9 @@ pub enum Outage {
     /// A sign-out the database could not confirm: the session may still exist.
     #[error("We could not confirm you were signed out on the server. Please try again.")]
     SignOutUnconfirmed,
+    /// Ending other sessions could not be confirmed: they may still exist.
+    #[error("We could not confirm that those sessions ended. Please try again.")]
+    OthersUnconfirmed,
     /// The password changed, but the other sessions could not be ended.
     #[error("Your password was changed, but we could not sign out your other sessions. Use “Sign out all other sessions” to finish.")]
     OtherSessionsRemain,

@@ -31,9 +31,10 @@ const COMMANDS: [&str; 6] = ["find", "insert", "update", "delete", "findAndModif
 const TRANSIENT: i32 = 50;
 
 /// The messages a 503 may carry: the server's own sentences, each saying what to do.
-const OUTAGE_MESSAGES: [&str; 4] = [
+const OUTAGE_MESSAGES: [&str; 5] = [
     "The database is not answering right now. Please try again in a moment.",
     "We could not confirm you were signed out on the server. Please try again.",
+    "We could not confirm that those sessions ended. Please try again.",
     "Your password was changed, but we could not sign out your other sessions. Use “Sign out all other sessions” to finish.",
     "Your password was changed and your other sessions were signed out, but this device was signed out too. Sign in with your new password.",
 ];

@@ -203,10 +203,17 @@ fn has_cookie(headers: &http::HeaderMap, name: &str) -> bool {
         .any(|cookie| cookie.name() == name && !cookie.value().is_empty())
 }
 
-/// Any failure while ending sessions: the user must not be told they were signed out.
+/// Any failure while ending sessions that include this device's: the user must not be told
+/// they were signed out.
 pub fn unconfirmed(err: DbError) -> AppError {
     tracing::warn!(%err, "could not confirm that sessions ended");
     AppError::Unavailable(Outage::SignOutUnconfirmed)
+}
+
+/// Any failure while ending other devices' sessions: the user must not be told they ended.
+pub fn others_unconfirmed(err: DbError) -> AppError {
+    tracing::warn!(%err, "could not confirm that other sessions ended");
+    AppError::Unavailable(Outage::OthersUnconfirmed)
 }
 
 /// 429 for a refused attempt.

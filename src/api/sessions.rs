@@ -40,7 +40,7 @@ pub async fn revoke_session(
         cx.redirect(routes::LOGIN, Notice::SignedOut);
         return Ok(RevokeOutcome { ended: true, was_current: true });
     }
-    let ended = cx.state.registry.revoke(&signed_in.user_id, &handle).await.map_err(unconfirmed)?;
+    let ended = cx.state.registry.revoke(&signed_in.user_id, &handle).await.map_err(others_unconfirmed)?;
     if ended {
         cx.record(&signed_in.user_id, SecurityEventKind::Revoke, Some(handle), Some(1)).await;
     }
@@ -57,7 +57,7 @@ pub async fn sign_out_others() -> Result<u64, AppError> {
     use self::ssr::*;
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
-    let ended = cx.state.registry.end_others(&signed_in.user_id, &signed_in.session_id).await.map_err(unconfirmed)?;
+    let ended = cx.state.registry.end_others(&signed_in.user_id, &signed_in.session_id).await.map_err(others_unconfirmed)?;
     let handle = cx.state.registry.handle_of(&signed_in.session_id).await.ok().flatten();
     cx.record(&signed_in.user_id, SecurityEventKind::SignOutOthers, handle, Some(ended)).await;
     cx.redirect(routes::SECURITY, Notice::OthersSignedOut { count: ended });
@@ -100,7 +100,7 @@ pub async fn security_events() -> Result<EventList, AppError> {
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::{
-        api::request::{RequestContext, clear_site_data, unconfirmed},
+        api::request::{RequestContext, clear_site_data, others_unconfirmed, unconfirmed},
         model::SecurityEventKind,
         notice::Notice,
         routes,
