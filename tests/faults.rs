@@ -287,13 +287,8 @@ async fn a_hung_database_gives_503_in_bounded_time_and_healthz_stays_responsive(
 
 #[tokio::test]
 async fn a_database_restart_mid_traffic_recovers_without_an_app_restart() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("sessionguard-faults-{}-{port}", std::process::id()));
-    let server = common::server::OwnServer::start(port, dir);
-    let db = server.client().await.database("sessionguard_faults");
-    sessionguard::db::ensure_indexes(&db).await.unwrap();
+    let (server, db) = common::server::OwnServer::with_database("sessionguard_faults").await;
     let mut config = common::test_config(&db);
-    config.mongodb_db = "sessionguard_faults".into();
     config.request_timeout = Duration::from_secs(3);
     let app = router(common::app_state_with_clock(db.clone(), config, Arc::new(SystemClock)));
     let mut a = Device::new(app.clone(), FIREFOX);

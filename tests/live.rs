@@ -195,12 +195,8 @@ async fn an_idle_watched_session_expires_on_time_and_watching_never_touches_it()
 
 #[tokio::test]
 async fn the_change_stream_resumes_after_the_database_restarts() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("sessionguard-restart-{}-{port}", std::process::id()));
-    let server = common::server::OwnServer::start(port, dir);
-    let db = server.client().await.database("sessionguard_restart");
-    sessionguard::db::ensure_indexes(&db).await.unwrap();
-    let (_, app, mode) = instance(&db, |c| c.mongodb_db = "sessionguard_restart".into()).await;
+    let (server, db) = common::server::OwnServer::with_database("sessionguard_restart").await;
+    let (_, app, mode) = instance(&db, |_| {}).await;
     assert_eq!(mode, FeedMode::ChangeStream);
     let a = signed_in(&app, "alice@example.com", true).await;
     let b = signed_in(&app, "alice@example.com", false).await;

@@ -115,34 +115,32 @@ impl RequestContext {
     /// held by nobody and expires at its idle timeout.
     pub async fn undo_session_on_failure<T>(&self, result: Result<T, AppError>) -> Result<T, AppError> {
         if result.is_err()
-            && let Err(err) = self.end_current_session_quietly().await
+            && let Some(id) = self.session.id()
+            && let Err(err) = self.end_and_flush(&id).await
         {
             tracing::warn!(?err, "could not end a session whose sign-in failed; it expires unused");
         }
         result
     }
 
-    /// Ends this request's session both ways: first explicitly through the registry, whose one
-    /// `findAndModify` deletes and proves it; then through the session layer (`flush`), which clears the data
-    /// and sends the removal cookie. The registry goes first so that when the database cannot
-    /// confirm, the browser keeps its cookie and the user can retry, instead of believing a
-    /// session is over that still exists on the server.
+    /// Ends this request's session, records `kind`, and tells the browser to clear the site's
+    /// data. See [`end_and_flush`](Self::end_and_flush) for the order and why.
     pub async fn end_current_session(&self, signed_in: &SignedIn, kind: SecurityEventKind, ended: Option<u64>) -> Result<(), AppError> {
-        let handle = self.state.registry.end(&signed_in.session_id).await.map_err(unconfirmed)?;
-        self.flush().await;
+        let handle = self.end_and_flush(&signed_in.session_id).await?;
         clear_site_data();
         self.record(&signed_in.user_id, kind, handle, ended).await;
         Ok(())
     }
 
-    /// Ends the session this request just started, without a security event: a sign-in that
-    /// turned out to be void.
-    pub async fn end_current_session_quietly(&self) -> Result<(), AppError> {
-        if let Some(id) = self.session.id() {
-            self.state.registry.end(&id).await.map_err(unconfirmed)?;
-        }
+    /// Ends the session `id` both ways: first explicitly through the registry, whose one
+    /// `findAndModify` deletes and proves it; then through the session layer (`flush`), which
+    /// clears the data and sends the removal cookie. The registry goes first so that when the
+    /// database cannot confirm, the browser keeps its cookie and the user can retry, instead of
+    /// believing a session is over that still exists on the server. Returns the ended handle.
+    async fn end_and_flush(&self, id: &Id) -> Result<Option<String>, AppError> {
+        let handle = self.state.registry.end(id).await.map_err(unconfirmed)?;
         self.flush().await;
-        Ok(())
+        Ok(handle)
     }
 
     /// Clears the session and makes the middleware remove the cookie. The stored document is

@@ -247,24 +247,23 @@ impl LiveSessions {
             user.endings.retain(|(_, _, at)| now.duration_since(*at) < ENDING_MEMORY);
             user.endings.clone()
         };
-        let known = tab_sessions(&state, key)
-            .next()
-            .and_then(|session| endings.iter().rev().find_map(|(kind, handle, _)| reason_for(session, *kind, handle.as_deref())));
-        match known {
-            Some(reason) => notify_key(&state, key, LiveEvent::Ended(reason)),
-            None if tab_sessions(&state, key).next().is_some() => {
-                if let Some(user) = state.users.get_mut(&user_id) {
-                    user.pending.insert(key.to_owned());
+        let session = tab_sessions(&state, key).next().cloned();
+        if let Some(session) = session {
+            match endings.iter().rev().find_map(|(kind, handle, _)| reason_for(&session, *kind, handle.as_deref())) {
+                Some(reason) => notify_key(&state, key, LiveEvent::Ended(reason)),
+                None => {
+                    if let Some(user) = state.users.get_mut(&user_id) {
+                        user.pending.insert(key.to_owned());
+                    }
+                    let (hub, user_id) = (self.clone(), user_id.clone());
+                    let key = key.to_owned();
+                    let wait = Duration::from_millis(self.reason_wait.load(Ordering::Relaxed));
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        hub.resolve(&user_id, &key, EndReason::Ended);
+                    });
                 }
-                let (hub, user_id) = (self.clone(), user_id.clone());
-                let key = key.to_owned();
-                let wait = Duration::from_millis(self.reason_wait.load(Ordering::Relaxed));
-                tokio::spawn(async move {
-                    tokio::time::sleep(wait).await;
-                    hub.resolve(&user_id, &key, EndReason::Ended);
-                });
             }
-            None => {}
         }
         drop(state);
         self.list_changed(&user_id);

@@ -28,6 +28,17 @@ impl OwnServer {
         Self { child, port, dir }
     }
 
+    /// A server of its own on a free port, with a directory named after `name`, and its
+    /// database `name` with every index `main` creates.
+    pub async fn with_database(name: &str) -> (Self, mongodb::Database) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("{name}-{}-{port}", std::process::id()));
+        let server = Self::start(port, dir);
+        let db = server.client().await.database(name);
+        sessionguard::db::ensure_indexes(&db).await.unwrap();
+        (server, db)
+    }
+
     /// A client, once the server answers a ping (at most 30 s).
     pub async fn client(&self) -> Client {
         let deadline = Instant::now() + Duration::from_secs(30);
