@@ -10,7 +10,7 @@ use leptos_router::{
 
 use crate::{
     layout::Layout,
-    pages::{home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage, security::SecurityPage},
+    pages::{activity::ActivityPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage, security::SecurityPage},
 };
 
 /// The document around every server-rendered page, with the hydration scripts.
@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/security") view=SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/activity") view=ActivityPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

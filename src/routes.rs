@@ -10,8 +10,11 @@ pub const REGISTER: &str = "/register";
 /// The signed-in user's sessions and the ways to end them; where sign-in leads by default.
 pub const SECURITY: &str = "/account/security";
 
+/// The signed-in account's recent security events.
+pub const ACTIVITY: &str = "/account/activity";
+
 /// The live feed of the current session's end (server-sent events; not a page).
 pub const SESSION_EVENTS: &str = "/api/session_events";
 
 /// Every page path above, for the check against the route table.
-pub const ALL: [&str; 4] = [HOME, LOGIN, REGISTER, SECURITY];
+pub const ALL: [&str; 5] = [HOME, LOGIN, REGISTER, SECURITY, ACTIVITY];

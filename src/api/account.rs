@@ -76,15 +76,13 @@ pub async fn login(
 pub async fn logout() -> Result<(), AppError> {
     use self::ssr::*;
     let cx = RequestContext::current().await?;
-    match cx.signed_in().await.map_err(|_| AppError::Unavailable(Outage::SignOutUnconfirmed))? {
-        Some(signed_in) => cx.end_current_session(&signed_in, SecurityEventKind::Logout, None).await?,
-        None => cx.flush().await,
-    }
+    cx.log_out().await?;
     cx.redirect(routes::LOGIN, Notice::SignedOut);
     Ok(())
 }
 
-/// The signed-in user, or `None` when this request has no live session.
+/// The signed-in user, or `None` when this request has no live session. Reads only the session
+/// (which every page loads anyway); `users` only for a session older than the email in it.
 ///
 /// # Errors
 /// 503 when the database is unavailable.
@@ -93,6 +91,9 @@ pub async fn me() -> Result<Option<CurrentUser>, AppError> {
     use self::ssr::*;
     let cx = RequestContext::current().await?;
     let Some(signed_in) = cx.signed_in().await? else { return Ok(None) };
+    if let Some(email) = cx.session_email().await? {
+        return Ok(Some(CurrentUser { email }));
+    }
     let found = cx.state.users.find_by_id(&signed_in.user_id).await?;
     Ok(found.map(|account| CurrentUser { email: account.user.email }))
 }

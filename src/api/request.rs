@@ -15,7 +15,7 @@ use crate::{
     model::SecurityEventKind,
     notice::Notice,
     state::{AppState, app_state},
-    store::{IP_KEY, USER_AGENT_KEY, USER_ID_KEY},
+    store::{EMAIL_KEY, EndedSession, IP_KEY, USER_AGENT_KEY, USER_ID_KEY},
 };
 
 /// What a server function knows about the request it is answering.
@@ -71,6 +71,12 @@ impl RequestContext {
         self.session_state().await?
     }
 
+    /// The signed-in account's email as the session holds it; `None` for a session written
+    /// before sign-in started keeping it there.
+    pub async fn session_email(&self) -> Result<Option<String>, AppError> {
+        self.session.get::<String>(EMAIL_KEY).await.map_err(session_error)
+    }
+
     async fn session_state(&self) -> Result<Result<SignedIn, AppError>, AppError> {
         let user_id = self.session.get::<String>(USER_ID_KEY).await.map_err(session_error)?;
         // `id()` is read after `get`, which clears it when the stored session is gone.
@@ -94,6 +100,7 @@ impl RequestContext {
         let session = &self.session;
         session.cycle_id().await.map_err(session_error)?;
         session.insert(USER_ID_KEY, &user.id).await.map_err(session_error)?;
+        session.insert(EMAIL_KEY, &user.email).await.map_err(session_error)?;
         session.insert(USER_AGENT_KEY, &self.client.user_agent).await.map_err(session_error)?;
         session.insert(IP_KEY, &self.client.ip).await.map_err(session_error)?;
         session.save().await.map_err(session_error)?;
@@ -138,9 +145,31 @@ impl RequestContext {
     /// database cannot confirm, the browser keeps its cookie and the user can retry, instead of
     /// believing a session is over that still exists on the server. Returns the ended handle.
     async fn end_and_flush(&self, id: &Id) -> Result<Option<String>, AppError> {
-        let handle = self.state.registry.end(id).await.map_err(unconfirmed)?;
+        let ended = self.state.registry.end(id).await.map_err(unconfirmed)?;
         self.flush().await;
-        Ok(handle)
+        Ok(ended.map(|session| session.handle))
+    }
+
+    /// Logs this request's session out, in two round trips: the registry's `findAndModify`,
+    /// whose answer proves the delete and names the owner (so the session is never loaded),
+    /// and the security event, recorded only when a live session ended. The cookie is removed
+    /// either way; a request without one changes nothing.
+    ///
+    /// # Errors
+    /// [`Outage::SignOutUnconfirmed`] when the database cannot confirm; the cookie then stays,
+    /// so that a retry can finish.
+    pub async fn log_out(&self) -> Result<(), AppError> {
+        let Some(id) = self.session.id() else {
+            self.flush().await;
+            return Ok(());
+        };
+        let ended = self.state.registry.end(&id).await.map_err(unconfirmed)?;
+        self.flush().await;
+        clear_site_data();
+        if let Some(EndedSession { handle, user_id: Some(user_id), was_live: true }) = ended {
+            self.record(&user_id, SecurityEventKind::Logout, Some(handle), None).await;
+        }
+        Ok(())
     }
 
     /// Clears the session and makes the middleware remove the cookie. The stored document is

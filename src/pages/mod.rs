@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod activity;
 pub mod home;
 pub mod login;
 pub mod not_found;
@@ -12,7 +13,7 @@ use leptos_router::{
     hooks::{use_navigate, use_query_map},
 };
 
-use crate::{components::notice_banner::Tone, current_user::use_current_user, error::AppError, notice::Notice};
+use crate::{components::notice_banner::Tone, current_user::use_current_user, error::AppError, notice::Notice, routes};
 
 /// The notice carried in the page's URL (`?notice=…&count=…`), if any.
 fn query_notice() -> Memo<Option<Notice>> {
@@ -40,6 +41,15 @@ fn leave_when_signed_in<T: 'static>(
     let redirect =
         move || Suspend::new(async move { matches!(user.0.await, Ok(Some(_))).then(|| view! { <Redirect path=target.get_untracked()/> }) });
     view! { <Transition>{redirect}</Transition> }
+}
+
+/// Where a visitor of the signed-in page `next` without a live session is sent. A tab that saw
+/// itself signed in says the session ended even when the server only sees no cookie (an
+/// earlier answer removed it).
+fn sign_in_path(error: &AppError, was_signed_in: bool, next: &str) -> String {
+    let ended = matches!(error, AppError::SessionEnded) || was_signed_in;
+    let notice = if ended { format!("{}&", Notice::SessionEnded.to_query()) } else { String::new() };
+    format!("{}?{notice}next={next}", routes::LOGIN)
 }
 
 /// The message for a page's live region: the latest failed action's error (unless it belongs

@@ -7,33 +7,22 @@ use leptos_router::{
     hooks::use_query_map,
 };
 
-use super::{action_error, field_error, page_message, query_notice};
+use super::{action_error, field_error, page_message, query_notice, sign_in_path};
 use crate::{
     api::{
         account::{ChangePassword, DeleteAccount},
-        sessions::{LogoutEverywhere, RevokeSession, SignOutOthers, list_sessions, security_events},
+        sessions::{LogoutEverywhere, RevokeSession, SignOutOthers, list_sessions},
     },
     components::{
         form::{SubmitButton, TextField},
         notice_banner::NoticeBanner,
         session_row::SessionRowView,
     },
-    error::AppError,
-    format::{relative_time, utc_minute},
-    model::{EndReason, EventList, RevokeOutcome, SessionList},
-    notice::Notice,
+    model::{EndReason, RevokeOutcome, SessionList},
     routes,
     session_watch::{end_here_while, use_live_session},
     validation::password_rule,
 };
-
-/// Where a visitor without a live session is sent. A tab that saw itself signed in says the
-/// session ended even when the server only sees no cookie (an earlier answer removed it).
-fn sign_in_path(error: &AppError, was_signed_in: bool) -> String {
-    let ended = matches!(error, AppError::SessionEnded) || was_signed_in;
-    let notice = if ended { format!("{}&", Notice::SessionEnded.to_query()) } else { String::new() };
-    format!("{}?{notice}next={}", routes::LOGIN, routes::SECURITY)
-}
 
 /// The account security page.
 #[component]
@@ -51,7 +40,6 @@ pub fn SecurityPage() -> impl IntoView {
     let current_handle = Memo::new(move |_| {
         sessions.get().and_then(Result::ok).and_then(|list| list.sessions.into_iter().find(|s| s.current).map(|s| s.handle))
     });
-    let events = Resource::new(refetch_key, |_| security_events());
 
     let query = use_query_map();
     let confirming = Memo::new(move |_| query.read().get("confirm").as_deref() == Some("everywhere"));
@@ -87,17 +75,9 @@ pub fn SecurityPage() -> impl IntoView {
             match sessions.await {
                 Ok(list) => view! { <SessionsCard list revoke others everywhere confirming/> }.into_any(),
                 Err(error) if error.needs_sign_in() => {
-                    view! { <Redirect path=sign_in_path(&error, live.was_signed_in.get_untracked())/> }.into_any()
+                    view! { <Redirect path=sign_in_path(&error, live.was_signed_in.get_untracked(), routes::SECURITY)/> }.into_any()
                 }
                 Err(error) => view! { <p class="notice notice-error" role="alert">{error.to_string()}</p> }.into_any(),
-            }
-        })
-    };
-    let events_section = move || {
-        Suspend::new(async move {
-            match events.await {
-                Ok(list) => view! { <EventListView list/> }.into_any(),
-                Err(_) => view! { <p class="muted">"Recent activity is not available right now."</p> }.into_any(),
             }
         })
     };
@@ -134,10 +114,9 @@ pub fn SecurityPage() -> impl IntoView {
             </ActionForm>
         </section>
         <DeleteAccountCard delete confirming=confirming_delete/>
-        <section class="card" aria-labelledby="activity-heading">
-            <h2 id="activity-heading">"Recent security activity"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>{events_section}</Transition>
-        </section>
+        <p class="page-footer-link">
+            <A href=routes::ACTIVITY>"Recent security activity →"</A>
+        </p>
     }
 }
 
@@ -236,35 +215,4 @@ fn DeleteAccountCard(delete: ServerAction<DeleteAccount>, confirming: Memo<bool>
             </Show>
         </section>
     }
-}
-
-/// The recent security events, newest first, each older than a minute with how long ago it
-/// was, measured from the server's clock.
-#[component]
-fn EventListView(list: EventList) -> impl IntoView {
-    if list.events.is_empty() {
-        return view! { <p class="muted">"Nothing yet."</p> }.into_any();
-    }
-    let now_ms = list.now_ms;
-    let items = list
-        .events
-        .into_iter()
-        .map(|row| {
-            let detail = match row.sessions_ended {
-                Some(n) if n != 1 => format!(" ({n} sessions)"),
-                _ => String::new(),
-            };
-            view! {
-                <li class="event-row">
-                    <span><strong>{row.kind.label()}</strong>{detail}</span>
-                    <span class="muted">
-                        {row.device} " · " {row.ip} " · "
-                        <time title=utc_minute(row.at_ms)>{utc_minute(row.at_ms)}</time>
-                        {(now_ms - row.at_ms > 60_000).then(|| format!(" ({})", relative_time(now_ms, row.at_ms)))}
-                    </span>
-                </li>
-            }
-        })
-        .collect_view();
-    view! { <ul class="event-list" data-testid="security-events">{items}</ul> }.into_any()
 }

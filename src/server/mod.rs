@@ -61,14 +61,15 @@ pub fn router(state: AppState) -> Router {
     headers::with_security_headers(router, &state.config).layer(TraceLayer::new_for_http()).with_state(state)
 }
 
-/// `200 {"mongodb":"ok","live":{"feed":…,"tabs":…}}` when MongoDB answers a ping (the live
-/// feed's mode, `change_stream` or `polling`, and the tabs connected to this instance), `503`
+/// `200 {"mongodb":"ok","live":{"feed":…,"tabs":…},"commands":{…}}` when MongoDB answers a
+/// ping (the live feed's mode, `change_stream` or `polling`, the tabs connected to this
+/// instance, and the MongoDB commands this process has sent, by name, pings included), `503`
 /// with the reason otherwise.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match db::ping(&state.db).await {
         Ok(_) => {
             let live = json!({ "feed": state.live.feed_mode(), "tabs": state.live.tab_count() });
-            (StatusCode::OK, Json(json!({ "mongodb": "ok", "live": live })))
+            (StatusCode::OK, Json(json!({ "mongodb": "ok", "live": live, "commands": db::commands_started() })))
         }
         Err(err) => {
             tracing::warn!(%err, "health check: MongoDB did not answer");

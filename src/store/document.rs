@@ -18,6 +18,9 @@ pub const USER_ID_KEY: &str = "user_id";
 pub const USER_AGENT_KEY: &str = "user_agent";
 /// Session-data key whose string value the store copies to the `ip` field.
 pub const IP_KEY: &str = "ip";
+/// Session-data key of the account's email, so that a page can say who is signed in without
+/// reading `users`. Accounts cannot change their email, so the copy never goes stale.
+pub const EMAIL_KEY: &str = "email";
 
 /// One session as stored. The session token itself never appears: `_id` is its SHA-256.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -18,10 +18,11 @@
 
 mod document;
 mod policy;
+mod recently_ended;
 mod registry;
 mod session_store;
 
-pub use document::{IP_KEY, USER_AGENT_KEY, USER_ID_KEY};
+pub use document::{EMAIL_KEY, IP_KEY, USER_AGENT_KEY, USER_ID_KEY};
 pub use policy::ExpiryPolicy;
-pub use registry::{ActiveSession, SessionRegistry, WatchedSession};
+pub use registry::{ActiveSession, EndedSession, SessionRegistry, WatchedSession};
 pub use session_store::{MongoSessionStore, spawn_expired_sweeper};

@@ -13,6 +13,7 @@ use tower_sessions::session::Id;
 use super::{
     document::{SessionDocument, SessionSummary, by_key, storage_key},
     policy::ExpiryPolicy,
+    recently_ended::RecentlyEnded,
 };
 use crate::{clock::Clock, db::DbError};
 
@@ -35,6 +36,18 @@ pub struct SessionRegistry {
     sessions: Collection<SessionDocument>,
     policy: ExpiryPolicy,
     clock: Arc<dyn Clock>,
+    recently_ended: RecentlyEnded,
+}
+
+/// A session that [`SessionRegistry::end`] deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedSession {
+    /// Its public handle, which security events name.
+    pub handle: String,
+    /// Its owner, if it was signed in.
+    pub user_id: Option<String>,
+    /// Whether it was still live (not past a timeout) when it was deleted.
+    pub was_live: bool,
 }
 
 /// A session as a live watcher sees it: whose it is, how to recognise its end, and its deadline.
@@ -68,22 +81,33 @@ pub struct ActiveSession {
 }
 
 impl SessionRegistry {
-    pub(crate) fn new(sessions: Collection<SessionDocument>, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
-        Self { sessions, policy, clock }
+    pub(crate) fn new(sessions: Collection<SessionDocument>, policy: ExpiryPolicy, clock: Arc<dyn Clock>, recently_ended: RecentlyEnded) -> Self {
+        Self { sessions, policy, clock, recently_ended }
     }
 
     /// Deletes the session with token `session_id`, in one `findAndModify` whose answer is the
-    /// proof: the document it removed (its handle is returned), or none because it was already
-    /// gone. Either way the database has answered, at write concern `majority`, that no session
-    /// remains; `Ok` means exactly that.
+    /// proof: the document it removed (returned, without its data), or none because it was
+    /// already gone. Either way the database has answered, at write concern `majority`, that no
+    /// session remains; `Ok` means exactly that, and the store's own `delete` of this token
+    /// that follows (the session layer's `flush`) then costs nothing.
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached or did not answer: the session
     /// may still exist, so the caller must not say it ended.
-    pub async fn end(&self, session_id: &Id) -> Result<Option<String>, DbError> {
-        let removed =
-            self.sessions.clone_with_type::<Document>().find_one_and_delete(by_key(session_id)).projection(doc! { "handle": 1 }).await?;
-        Ok(removed.and_then(|d| d.get_str("handle").ok().map(str::to_owned)))
+    pub async fn end(&self, session_id: &Id) -> Result<Option<EndedSession>, DbError> {
+        let removed = self
+            .sessions
+            .clone_with_type::<SessionSummary>()
+            .find_one_and_delete(by_key(session_id))
+            .projection(doc! { "data": 0 })
+            .await?;
+        self.recently_ended.note(*session_id);
+        let now = self.clock.now();
+        Ok(removed.map(|session| EndedSession {
+            was_live: session.is_live(&self.policy, now),
+            handle: session.handle,
+            user_id: session.user_id,
+        }))
     }
 
     /// Ends every session of `user_id`, the caller's own included, in one `delete_many`.

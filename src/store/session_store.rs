@@ -21,6 +21,7 @@ use tower_sessions::{
 use super::{
     document::{LiftedFields, SessionDocument, by_key},
     policy::ExpiryPolicy,
+    recently_ended::RecentlyEnded,
     registry::SessionRegistry,
 };
 use crate::{
@@ -46,6 +47,9 @@ const CREATE_ATTEMPTS: usize = 4;
 ///   saves again at the end of a request whose handler already saved, and that second write
 ///   would cost a round trip and, if it failed, answer 500 without a cookie for a session that
 ///   exists. Skipping a write never brings a session back; it only declines to repeat one.
+/// - A `delete` of a session that this store's registry ended moments ago sends nothing: the
+///   registry's answer already proved the document gone, and this is the session layer's
+///   `flush` that follows it in the same request.
 /// - The cookie value is never stored: documents are keyed by its SHA-256.
 #[derive(Debug, Clone)]
 pub struct MongoSessionStore {
@@ -53,6 +57,7 @@ pub struct MongoSessionStore {
     policy: ExpiryPolicy,
     clock: Arc<dyn Clock>,
     just_created: Arc<Mutex<HashMap<Id, (Document, Instant)>>>,
+    recently_ended: RecentlyEnded,
 }
 
 /// How long `create`'s data is remembered, to recognise the end-of-request `save` of the same data.
@@ -64,7 +69,7 @@ impl MongoSessionStore {
     /// Call [`db::ensure_indexes`] once at start-up as well. Loads read from the primary (the
     /// driver's default, kept on purpose: a secondary may still hold a session that has ended).
     pub fn new(db: &Database, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
-        Self { sessions: db.collection(db::SESSIONS), policy, clock, just_created: Arc::default() }
+        Self { sessions: db.collection(db::SESSIONS), policy, clock, just_created: Arc::default(), recently_ended: RecentlyEnded::default() }
     }
 
     fn just_created(&self) -> std::sync::MutexGuard<'_, HashMap<Id, (Document, Instant)>> {
@@ -74,7 +79,12 @@ impl MongoSessionStore {
     /// The shared handle for ending and listing sessions, on the same collection (with
     /// [`db::durable`] options: majority writes, majority reads from the primary) and clock.
     pub fn registry(&self, db: &Database) -> SessionRegistry {
-        SessionRegistry::new(db.collection_with_options(db::SESSIONS, db::durable()), self.policy, self.clock.clone())
+        SessionRegistry::new(
+            db.collection_with_options(db::SESSIONS, db::durable()),
+            self.policy,
+            self.clock.clone(),
+            self.recently_ended.clone(),
+        )
     }
 
     /// The pipeline update that marks a live session as seen now and recomputes its deadline
@@ -158,6 +168,9 @@ impl SessionStore for MongoSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        if self.recently_ended.take(session_id) {
+            return Ok(());
+        }
         self.sessions.delete_one(by_key(session_id)).await.map_err(DbError::from)?;
         Ok(())
     }

@@ -1,0 +1,572 @@
+"""bench/run's harness: sessionguard and the Express peer side by side on one MongoDB server.
+
+Seeds both systems with the same users and sessions, then runs each workload for each system,
+one process at a time, alternating A/B every round, and prints one table per workload. Started
+by bench/run, which installs wrk and the peer's packages, builds the app and starts the
+database; run it through that script.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pymongo
+from bson import ObjectId
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PASSWORD = "bench-password-1"
+USER_AGENTS = [
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
+]
+SESSIONS_PER_USER = 5
+# Each login-logout thread signs in as its own user, so no two threads share throttle counters.
+CYCLE_USERS = 64
+
+
+def log(message):
+    print(f"    {message}", flush=True)
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def http(method, url, headers=None, body=None, timeout=120):
+    """(status, headers, body) without following redirects."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=body)
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as answer:
+            return answer.status, answer.headers, answer.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as answer:
+        return answer.code, answer.headers, answer.read().decode("utf-8", "replace")
+
+
+@dataclass
+class Running:
+    """A server process of one system, started for one workload."""
+
+    process: subprocess.Popen
+    port: int
+    ready_s: float
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def peak_rss_mib(self):
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def commands(self):
+        status, _, body = http("GET", f"{self.base}/healthz")
+        if status != 200:
+            raise SystemExit(f"/healthz answered {status}: {body[:200]}")
+        counts = json.loads(body)["commands"]
+        # /healthz itself pings MongoDB on sessionguard; pings are never a request's work.
+        counts.pop("ping", None)
+        return counts
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command, env, cwd, log_path):
+    port = free_port()
+    env = {**os.environ, **env(port)}
+    started = time.monotonic()
+    with open(log_path, "a") as log_file:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT)
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"{command[0]} exited with {process.returncode}; see {log_path}")
+        try:
+            status, _, _ = http("GET", f"http://127.0.0.1:{port}/healthz", timeout=1)
+            if status == 200:
+                return Running(process, port, time.monotonic() - started)
+        except OSError:
+            pass
+        if time.monotonic() - started > 60:
+            process.kill()
+            raise SystemExit(f"{command[0]} did not answer /healthz within 60 s; see {log_path}")
+        time.sleep(0.01)
+
+
+class Sessionguard:
+    """The system under test, with its own documents (DESIGN.md §3)."""
+
+    name = "sessionguard"
+    cookie_name = "sessionguard"
+    page_path = "/account/security"
+    login_path = "/api/login"
+    logout_path = "/api/logout"
+
+    def __init__(self, args, client):
+        self.args = args
+        self.db = client[args.db_prefix + "sessionguard"]
+
+    def start(self, log_path):
+        def env(port):
+            return {
+                "MONGODB_URI": self.args.mongodb_uri,
+                "MONGODB_DB": self.db.name,
+                "SITE_ADDR": f"127.0.0.1:{port}",
+                "PUBLIC_ORIGIN": f"http://127.0.0.1:{port}",
+                "COOKIE_SECURE": "false",
+                "HASH_CONCURRENCY": str(self.args.cycle_connections),
+                "LEPTOS_SITE_ROOT": self.args.site_root,
+                "RUST_LOG": "warn",
+            }
+
+        return start([self.args.app], env, None, log_path)
+
+    def password_hash(self, log_path):
+        """A hash of PASSWORD made by the app itself (`sessionguard create-user`)."""
+        email = "hash-source@bench.test"
+        self.db.users.delete_many({"email": email})
+        env = {**os.environ, "MONGODB_URI": self.args.mongodb_uri, "MONGODB_DB": self.db.name, "RUST_LOG": "warn"}
+        with open(log_path, "a") as log_file:
+            subprocess.run([self.args.app, "create-user", email], input=PASSWORD + "\n", text=True, env=env, check=True, stdout=log_file, stderr=subprocess.STDOUT)
+        hash_ = self.db.users.find_one({"email": email})["password_hash"]
+        self.db.users.delete_many({"email": email})
+        return hash_
+
+    def seed_users(self, emails, hash_):
+        at = now()
+        docs = [{"_id": ObjectId(), "email": e, "password_hash": hash_, "created_at": at, "password_changed_at": at} for e in emails]
+        insert(self.db.users, docs)
+        return {d["email"]: str(d["_id"]) for d in docs}
+
+    def seed_sessions(self, user_id, email, count):
+        """Inserts `count` sessions as the app writes them; returns (Cookie headers, handles)."""
+        at = now()
+        cookies, handles, docs = [], [], []
+        for i in range(count):
+            token = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+            handle = secrets.token_hex(12)
+            agent = USER_AGENTS[i % len(USER_AGENTS)]
+            ip = f"198.51.100.{i % 250 + 1}"
+            docs.append({
+                "_id": hashlib.sha256(token.encode()).hexdigest(),
+                "handle": handle,
+                "user_id": user_id,
+                "data": {"user_id": user_id, "email": email, "user_agent": agent, "ip": ip},
+                "created_at": at,
+                "last_seen_at": at,
+                "expires_at": at + timedelta(minutes=30),
+                "user_agent": agent,
+                "ip": ip,
+            })
+            cookies.append(f"{self.cookie_name}={token}")
+            handles.append(handle)
+        insert(self.db.sessions, docs)
+        return cookies, handles
+
+    def sessions_of(self, user_id):
+        return self.db.sessions.count_documents({"user_id": user_id})
+
+    def logout_everywhere(self, running, cookie):
+        headers = {"Cookie": cookie, "Origin": running.base, "Accept": "application/json"}
+        return http("POST", f"{running.base}/api/logout_everywhere", headers, b"")
+
+    def page_lists(self, body, handles):
+        return all(f'value="{h}"' in body for h in handles)
+
+
+class Peer:
+    """Express 4 + express-session + connect-mongo, as bench/peer-express/server.js writes it."""
+
+    name = "express"
+    cookie_name = "connect.sid"
+    page_path = "/account/security"
+    login_path = "/login"
+    logout_path = "/logout"
+    secret = "bench-only-secret"
+
+    def __init__(self, args, client):
+        self.args = args
+        self.db = client[args.db_prefix + "peer"]
+
+    def start(self, log_path):
+        def env(port):
+            return {
+                "PORT": str(port),
+                "MONGODB_URI": self.args.mongodb_uri,
+                "MONGODB_DB": self.db.name,
+                "SESSION_SECRET": self.secret,
+                "NODE_ENV": "production",
+            }
+
+        return start(["node", "server.js"], env, self.args.peer_dir, log_path)
+
+    def password_hash(self, log_path):
+        script = (
+            "require('argon2').hash(process.argv[1], {type: 2, memoryCost: 19456, timeCost: 2, parallelism: 1})"
+            ".then((h) => process.stdout.write(h))"
+        )
+        return subprocess.run(["node", "-e", script, PASSWORD], cwd=self.args.peer_dir, check=True, capture_output=True, text=True).stdout
+
+    def seed_users(self, emails, hash_):
+        docs = [{"_id": ObjectId(), "email": e, "passwordHash": hash_} for e in emails]
+        insert(self.db.users, docs)
+        return {d["email"]: str(d["_id"]) for d in docs}
+
+    def cookie(self, sid):
+        """express-session's cookie: "s:" + sid + "." + HMAC-SHA256 (cookie-signature), URI-encoded."""
+        mac = base64.b64encode(hmac.new(self.secret.encode(), sid.encode(), hashlib.sha256).digest()).decode().rstrip("=")
+        return f"{self.cookie_name}=" + urllib.parse.quote(f"s:{sid}.{mac}", safe="!~*'()")
+
+    def seed_sessions(self, user_id, email, count):
+        at = now()
+        cookies, handles, docs = [], [], []
+        for i in range(count):
+            sid = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
+            session = {
+                "cookie": {"originalMaxAge": None, "expires": None, "httpOnly": True, "path": "/", "sameSite": "lax"},
+                "userId": user_id,
+                "email": email,
+                "userAgent": USER_AGENTS[i % len(USER_AGENTS)],
+            }
+            docs.append({"_id": sid, "expires": at + timedelta(days=14), "lastModified": at, "session": json.dumps(session, separators=(",", ":"))})
+            cookies.append(self.cookie(sid))
+            handles.append(sid)
+        insert(self.db.sessions, docs)
+        return cookies, handles
+
+    def sessions_of(self, user_id):
+        return self.db.sessions.count_documents({"session": {"$regex": re.escape(f'"userId":"{user_id}"')}})
+
+    def logout_everywhere(self, running, cookie):
+        return http("POST", f"{running.base}/logout-everywhere", {"Cookie": cookie}, b"")
+
+    def page_lists(self, body, handles):
+        return body.count("<li>") == len(handles)
+
+
+def insert(collection, docs):
+    for i in range(0, len(docs), 1000):
+        collection.insert_many(docs[i : i + 1000], ordered=False)
+
+
+@dataclass
+class Seeded:
+    """What one system was seeded with: page cookies (one per session) and the cycle users."""
+
+    cookies_file: str
+    sample_cookie: str
+    sample_handles: list
+    user_ids: dict = field(default_factory=dict)
+
+
+def seed(system, users, hash_, work_dir):
+    system.db.sessions.delete_many({})
+    system.db.users.delete_many({})
+    emails = [f"user{i}@bench.test" for i in range(users)]
+    emails += [f"cycle{k}@bench.test" for k in range(CYCLE_USERS)] + ["everywhere@bench.test"]
+    ids = system.seed_users(emails, hash_)
+    cookies, sample = [], None
+    for i in range(users):
+        email = f"user{i}@bench.test"
+        user_cookies, handles = system.seed_sessions(ids[email], email, SESSIONS_PER_USER)
+        cookies += user_cookies
+        sample = sample or (user_cookies[0], handles)
+    path = os.path.join(work_dir, f"{system.name}-cookies.txt")
+    with open(path, "w") as out:
+        out.write("\n".join(cookies) + "\n")
+    return Seeded(path, sample[0], sample[1], ids)
+
+
+# --- wrk ------------------------------------------------------------------------------------
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def wrk(url, script, threads, connections, duration, env):
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s", "-s", os.path.join(HERE, script), url]
+    output = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, check=True).stdout
+    result = {"requests": int(re.search(r"(\d+) requests in", output).group(1))}
+    result["seconds"] = float(re.search(r"requests in ([\d.]+)s", output).group(1))
+    for pct in ("50", "99"):
+        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.M).groups()
+        result[f"p{pct}_ms"] = float(value) * UNITS[unit]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["non_2xx_3xx"] = int(bad.group(1)) if bad else 0
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    result["socket_errors"] = sum(int(n) for n in errors.groups()) if errors else 0
+    cycles = re.search(r"CYCLES (\d+) SURVIVED (\d+) FAILED (\d+)", output)
+    if cycles:
+        result["cycles"], result["survived"], result["failed"] = (int(n) for n in cycles.groups())
+    return result
+
+
+# --- workloads --------------------------------------------------------------------------------
+
+
+def command_delta(before, after):
+    return {name: after.get(name, 0) - before.get(name, 0) for name in after if after.get(name, 0) != before.get(name, 0)}
+
+
+def run_page(system, seeded, args, log_path):
+    running = system.start(log_path)
+    try:
+        status, _, body = http("GET", running.base + system.page_path, {"Cookie": seeded.sample_cookie})
+        if status != 200 or not system.page_lists(body, seeded.sample_handles):
+            raise SystemExit(f"{system.name}: the security page did not list the seeded sessions (status {status}); see {log_path}")
+        before = running.commands()
+        result = wrk(running.base, "page.lua", 2, args.connections, args.duration, {"BENCH_COOKIES": seeded.cookies_file, "BENCH_PATH": system.page_path})
+        commands = command_delta(before, running.commands())
+        # The check request above is not part of the run; wrk's are.
+        return finish(result, running, commands, result["requests"])
+    finally:
+        running.stop()
+
+
+def run_cycle(system, seeded, args, log_path):
+    running = system.start(log_path)
+    try:
+        before = running.commands()
+        env = {
+            "BENCH_LOGIN": system.login_path,
+            "BENCH_LOGOUT": system.logout_path,
+            "BENCH_PAGE": system.page_path,
+            "BENCH_ORIGIN": running.base,
+            "BENCH_COOKIE_NAME": re.escape(system.cookie_name).replace("\\", "%"),
+            "BENCH_EMAIL_PREFIX": "cycle",
+            "BENCH_PASSWORD": PASSWORD,
+        }
+        n = args.cycle_connections
+        result = wrk(running.base, "cycle.lua", n, n, args.duration, env)
+        commands = command_delta(before, running.commands())
+        # wrk stops in mid-cycle: at most one session per connection may still be signed in.
+        left = sum(system.sessions_of(seeded.user_ids[f"cycle{k}@bench.test"]) for k in range(n))
+        if left > n:
+            raise SystemExit(f"{system.name}: {left} sessions of the sign-in users remain after the run, more than one per connection")
+        return finish(result, running, commands, max(result["cycles"], 1), rate=result["cycles"] / result["seconds"])
+    finally:
+        running.stop()
+
+
+def run_everywhere(system, seeded, args, log_path):
+    user_id = seeded.user_ids["everywhere@bench.test"]
+    cookies, _ = system.seed_sessions(user_id, "everywhere@bench.test", args.everywhere_sessions)
+    running = system.start(log_path)
+    try:
+        before = running.commands()
+        started = time.monotonic()
+        status, _, body = system.logout_everywhere(running, cookies[0])
+        took_ms = (time.monotonic() - started) * 1e3
+        commands = command_delta(before, running.commands())
+        left = system.sessions_of(user_id)
+        if status >= 400 or left:
+            raise SystemExit(f"{system.name}: log out everywhere answered {status} ({body[:200]}) and left {left} sessions")
+        result = {"requests": 1, "seconds": took_ms / 1e3, "p50_ms": took_ms, "p99_ms": took_ms, "non_2xx_3xx": 0, "socket_errors": 0, "left": left}
+        return finish(result, running, commands, 1, rate=1e3 / took_ms)
+    finally:
+        running.stop()
+
+
+def finish(result, running, commands, per, rate=None):
+    result["rate"] = rate if rate is not None else result["requests"] / result["seconds"]
+    result["rss_mib"] = running.peak_rss_mib()
+    result["ready_s"] = running.ready_s
+    result["commands"] = commands
+    result["commands_per"] = sum(commands.values()) / per
+    return result
+
+
+def run_ceiling(client, args):
+    """Raw `find_one({_id})` by the Python driver from several threads: the most one database
+    answers, with no application in the way."""
+    sessions = client[args.db_prefix + "sessionguard"].sessions
+    key = sessions.find_one({}, {"_id": 1})["_id"]
+    stop_at = time.monotonic() + args.duration
+    counts = []
+
+    def loop():
+        n = 0
+        while time.monotonic() < stop_at:
+            sessions.find_one({"_id": key})
+            n += 1
+        counts.append(n)
+
+    threads = [threading.Thread(target=loop) for _ in range(8)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.monotonic() - started
+    return {"rate": sum(counts) / seconds, "requests": sum(counts), "seconds": seconds}
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def median(results, key):
+    return statistics.median(r[key] for r in results)
+
+
+def report(name, unit, runs, ceiling, note):
+    print(f"\n### {name}\n")
+    if note:
+        print(f"{note}\n")
+    print(f"| system | {unit} (median) | p50 | p99 | peak RSS | MongoDB commands per {unit.split('/')[0]} | of ceiling | rounds |")
+    print("|---|---|---|---|---|---|---|---|")
+    rates = {}
+    for system, results in runs.items():
+        rate = median(results, "rate")
+        rates[system] = rate
+        of_ceiling = f"{rate / ceiling:.0%}" if ceiling else "n/a"
+        rounds = ", ".join(f"{r['rate']:.0f}" if r["rate"] >= 10 else f"{r['rate']:.2f}" for r in results)
+        print(
+            f"| {system} | {rate:,.1f} | {median(results, 'p50_ms'):.1f} ms | {median(results, 'p99_ms'):.1f} ms | "
+            f"{max(r['rss_mib'] for r in results):.1f} MiB | {median(results, 'commands_per'):.2f} | {of_ceiling} | {rounds} |"
+        )
+    if len(rates) == 2 and rates.get("express"):
+        print(f"\nsessionguard / express: **{rates['sessionguard'] / rates['express']:.2f}×**")
+    for system, results in runs.items():
+        last = results[-1]
+        extras = []
+        if last.get("non_2xx_3xx") or last.get("socket_errors"):
+            extras.append(f"{last['non_2xx_3xx']} non-2xx/3xx answers, {last['socket_errors']} socket errors")
+        for key in ("cycles", "survived", "failed"):
+            if key in last:
+                extras.append(f"{key} {sum(r[key] for r in results)}")
+        breakdown = ", ".join(f"{k} {v}" for k, v in sorted(last["commands"].items()))
+        print(f"- {system}, last round's commands: {breakdown or 'none'}" + (f"; {'; '.join(extras)}" if extras else ""))
+
+
+def bundle_sizes(site_root):
+    import gzip
+
+    pkg = os.path.join(site_root, "pkg")
+    rows = []
+    for name in sorted(os.listdir(pkg)):
+        if name.endswith((".wasm", ".js")):
+            raw = open(os.path.join(pkg, name), "rb").read()
+            rows.append((name, len(raw), len(gzip.compress(raw, 9))))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mongodb-uri", required=True)
+    parser.add_argument("--app", required=True, help="the sessionguard binary")
+    parser.add_argument("--site-root", required=True)
+    parser.add_argument("--peer-dir", required=True)
+    parser.add_argument("--work-dir", required=True)
+    parser.add_argument("--build", required=True, help="what the binary is, for the report (release or debug)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--cycle-connections", type=int, default=4)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--scale-users", type=int, default=5000)
+    parser.add_argument("--everywhere-sessions", type=int, default=10_000)
+    parser.add_argument("--db-prefix", default="bench_")
+    args = parser.parse_args()
+    os.makedirs(args.work_dir, exist_ok=True)
+    log_path = os.path.join(args.work_dir, "servers.log")
+    open(log_path, "w").close()
+
+    client = pymongo.MongoClient(args.mongodb_uri)
+    systems = [Sessionguard(args, client), Peer(args, client)]
+    print("==> Hashing the shared password with each system's own Argon2id (m=19456, t=2, p=1)", flush=True)
+    hashes = {s.name: s.password_hash(log_path) for s in systems}
+
+    def seed_all(users):
+        print(f"==> Seeding both systems: {users} users × {SESSIONS_PER_USER} sessions, plus {CYCLE_USERS} sign-in users", flush=True)
+        started = time.monotonic()
+        seeded = {s.name: seed(s, users, hashes[s.name], args.work_dir) for s in systems}
+        log(f"seeded in {time.monotonic() - started:.1f} s")
+        return seeded
+
+    def rounds(label, workload, seeded):
+        runs = {s.name: [] for s in systems}
+        for r in range(args.rounds):
+            for system in systems:
+                result = workload(system, seeded[system.name], args, log_path)
+                runs[system.name].append(result)
+                log(f"{label} round {r + 1}/{args.rounds} {system.name}: {result['rate']:,.1f}/s, p99 {result['p99_ms']:.1f} ms, {result['commands_per']:.2f} commands each, ready in {result['ready_s'] * 1e3:.0f} ms")
+        return runs
+
+    results = {}
+    seeded = seed_all(args.users)
+    print("==> ceiling: raw find_one({_id}) from 8 threads", flush=True)
+    ceilings = []
+    for r in range(args.rounds):
+        ceilings.append(run_ceiling(client, args)["rate"])
+        log(f"ceiling round {r + 1}/{args.rounds}: {ceilings[-1]:,.0f} finds/s")
+    ceiling = statistics.median(ceilings)
+    print(f"==> page: GET {Sessionguard.page_path}, {args.connections} connections, {args.duration} s", flush=True)
+    results["page"] = rounds("page", run_page, seeded)
+    print(f"==> login-logout: {args.cycle_connections} connections, {args.duration} s", flush=True)
+    results["login-logout"] = rounds("login-logout", run_cycle, seeded)
+    print(f"==> logout-everywhere: one user with {args.everywhere_sessions} sessions", flush=True)
+    results["logout-everywhere"] = rounds("logout-everywhere", run_everywhere, seeded)
+    seeded = seed_all(args.scale_users)
+    print(f"==> scale: the page again with {args.scale_users * SESSIONS_PER_USER} sessions stored", flush=True)
+    results["scale"] = rounds("scale", run_page, seeded)
+
+    print(f"\n## Results ({args.build} build of sessionguard, {args.rounds} round(s) of {args.duration} s)\n")
+    print(f"ceiling: {ceiling:,.0f} `find_one({{_id}})` per second (median of {args.rounds}: {', '.join(f'{c:,.0f}' for c in ceilings)})")
+    report("page", "requests/s", results["page"], ceiling, f"N = {args.users} users × {SESSIONS_PER_USER} sessions, {args.connections} connections.")
+    report("login-logout", "cycles/s", results["login-logout"], None, f"{args.cycle_connections} connections; a cycle is sign in, log out, and the old cookie refused.")
+    report("logout-everywhere", "calls/s", results["logout-everywhere"], None, f"One call ends {args.everywhere_sessions} sessions of one user; the rate is 1 / its time.")
+    report("scale", "requests/s", results["scale"], ceiling, f"N = {args.scale_users} users × {SESSIONS_PER_USER} sessions = {args.scale_users * SESSIONS_PER_USER} stored.")
+    ready = {s.name: statistics.median(r["ready_s"] for runs in results.values() for r in runs[s.name]) for s in systems}
+    print("\n### start-up\n")
+    for name, seconds in ready.items():
+        print(f"- {name}: /healthz answered {seconds * 1e3:.0f} ms after the process started (median over every run)")
+    print("\n### hydrate bundle\n")
+    for name, raw, gz in bundle_sizes(args.site_root):
+        print(f"- {name}: {raw / 1024:,.0f} KiB raw, {gz / 1024:,.0f} KiB gzipped")
+    with open(os.path.join(args.work_dir, "results.json"), "w") as out:
+        json.dump({"ceiling": ceilings, "results": results, "ready_s": ready}, out, indent=1, default=str)
+    survived = [(w, s) for w, runs in results.items() for s, rs in runs.items() for r in rs if r.get("survived")]
+    if survived:
+        raise SystemExit(f"a logged-out cookie still reached the page in: {survived}")
+
+
+if __name__ == "__main__":
+    main()
