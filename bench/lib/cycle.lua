@@ -36,7 +36,7 @@ function request()
   elseif step == "logout" then
     return wrk.format("POST", os.getenv("BENCH_LOGOUT"), form_headers(), "")
   else
-    return wrk.format("GET", os.getenv("BENCH_PAGE"), { ["Cookie"] = cookie })
+    return wrk.format("GET", os.getenv("BENCH_PAGE"), { ["Cookie"] = cookie, ["Accept"] = "text/html" })
   end
 end
 

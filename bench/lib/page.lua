@@ -20,5 +20,5 @@ end
 function request()
   local cookie = cookies[next_index]
   next_index = next_index % #cookies + 1
-  return wrk.format("GET", os.getenv("BENCH_PATH"), { ["Cookie"] = cookie })
+  return wrk.format("GET", os.getenv("BENCH_PATH"), { ["Cookie"] = cookie, ["Accept"] = "text/html" })
 end

@@ -45,6 +45,9 @@ test("no horizontal scrolling at 360 px", async ({ browser }) => {
   await page.goto("/account/security?confirm=everywhere");
   await expect(page.getByTestId("session-row")).toHaveCount(3);
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  await page.goto("/account/activity");
+  await expect(page.getByTestId("security-events").locator("li").first()).toBeVisible();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth), "/account/activity").toBeLessThanOrEqual(360);
   await other.context.close();
   await phone.close();
 });

@@ -163,7 +163,10 @@ test("recent activity says how long ago each event was, measured from now", asyn
   await events.updateMany({ user_id: user!._id.toHexString(), kind: "registered" }, { $set: { at: hoursAgo(3.2) } });
   await events.updateMany({ user_id: user!._id.toHexString(), kind: "login" }, { $set: { at: hoursAgo(3.1) } });
 
-  await device.page.reload();
+  // The activity log has its own page, linked from the security page.
+  await device.page.getByRole("link", { name: "Recent security activity →" }).click();
+  await expect(device.page).toHaveURL(/\/account\/activity$/);
+  await expect(device.page.getByRole("heading", { level: 1 })).toHaveText("Recent security activity");
   const rows = device.page.getByTestId("security-events").locator("li");
   await expect(rows).toHaveCount(2);
   await expect(rows.first()).toContainText("Signed in");

@@ -98,7 +98,10 @@ impl RequestContext {
     /// one nobody holds (the fault matrix found this).
     pub async fn start_session(&self, user: &User) -> Result<Option<String>, AppError> {
         let session = &self.session;
-        session.cycle_id().await.map_err(session_error)?;
+        // A request without a session id gets a fresh one from `create`: nothing to cycle.
+        if session.id().is_some() {
+            session.cycle_id().await.map_err(session_error)?;
+        }
         session.insert(USER_ID_KEY, &user.id).await.map_err(session_error)?;
         session.insert(EMAIL_KEY, &user.email).await.map_err(session_error)?;
         session.insert(USER_AGENT_KEY, &self.client.user_agent).await.map_err(session_error)?;
@@ -106,7 +109,7 @@ impl RequestContext {
         session.save().await.map_err(session_error)?;
         let id = session.id().ok_or(AppError::Internal)?;
         let finished = async {
-            let handle = self.state.registry.handle_of(&id).await?;
+            let handle = self.state.store.created_handle(&id);
             let over_cap = self.state.registry.end_oldest_beyond(&user.id, self.state.config.max_sessions_per_user).await?;
             if over_cap > 0 {
                 self.record(&user.id, SecurityEventKind::SessionLimit, handle.clone(), Some(over_cap)).await;

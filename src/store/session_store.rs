@@ -56,8 +56,17 @@ pub struct MongoSessionStore {
     sessions: Collection<SessionDocument>,
     policy: ExpiryPolicy,
     clock: Arc<dyn Clock>,
-    just_created: Arc<Mutex<HashMap<Id, (Document, Instant)>>>,
+    just_created: Arc<Mutex<HashMap<Id, JustCreated>>>,
     recently_ended: RecentlyEnded,
+}
+
+/// What `create` wrote, remembered briefly: its data, to recognise the end-of-request `save` of
+/// the same data, and its handle, so the sign-in need not read it back.
+#[derive(Debug)]
+struct JustCreated {
+    data: Document,
+    handle: String,
+    at: Instant,
 }
 
 /// How long `create`'s data is remembered, to recognise the end-of-request `save` of the same data.
@@ -72,8 +81,14 @@ impl MongoSessionStore {
         Self { sessions: db.collection(db::SESSIONS), policy, clock, just_created: Arc::default(), recently_ended: RecentlyEnded::default() }
     }
 
-    fn just_created(&self) -> std::sync::MutexGuard<'_, HashMap<Id, (Document, Instant)>> {
+    fn just_created(&self) -> std::sync::MutexGuard<'_, HashMap<Id, JustCreated>> {
         self.just_created.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The public handle of the session this store created for token `id` moments ago (in the
+    /// same request), without asking the database; `None` for any other session.
+    pub fn created_handle(&self, id: &Id) -> Option<String> {
+        self.just_created().get(id).filter(|created| created.at.elapsed() < JUST_CREATED).map(|created| created.handle.clone())
     }
 
     /// The shared handle for ending and listing sessions, on the same collection (with
@@ -116,8 +131,8 @@ impl SessionStore for MongoSessionStore {
             match self.sessions.insert_one(&document).await {
                 Ok(_) => {
                     let mut just_created = self.just_created();
-                    just_created.retain(|_, (_, at)| at.elapsed() < JUST_CREATED);
-                    just_created.insert(record.id, (document.data, Instant::now()));
+                    just_created.retain(|_, created| created.at.elapsed() < JUST_CREATED);
+                    just_created.insert(record.id, JustCreated { data: document.data, handle: document.handle, at: Instant::now() });
                     return Ok(());
                 }
                 Err(err) if is_duplicate_key(&err) => {
@@ -133,9 +148,9 @@ impl SessionStore for MongoSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let now = self.clock.now();
         let fields = LiftedFields::from_record(record)?;
-        if let Some((data, at)) = self.just_created().remove(&record.id)
-            && data == fields.data
-            && at.elapsed() < JUST_CREATED
+        if let Some(created) = self.just_created().remove(&record.id)
+            && created.data == fields.data
+            && created.at.elapsed() < JUST_CREATED
         {
             return Ok(());
         }
