@@ -10,7 +10,9 @@ use leptos_router::{
 
 use crate::{
     layout::Layout,
-    pages::{activity::ActivityPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage, security::SecurityPage},
+    pages::{
+        activity::ActivityPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage, security::SecurityPage,
+    },
 };
 
 /// The document around every server-rendered page, with the hydration scripts.

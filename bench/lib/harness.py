@@ -17,7 +17,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -414,29 +413,14 @@ def finish(result, running, commands, per, rate=None):
     return result
 
 
-def run_ceiling(client, args):
-    """Raw `find_one({_id})` by the Python driver from several threads: the most one database
-    answers, with no application in the way."""
-    sessions = client[args.db_prefix + "sessionguard"].sessions
-    key = sessions.find_one({}, {"_id": 1})["_id"]
-    stop_at = time.monotonic() + args.duration
-    counts = []
-
-    def loop():
-        n = 0
-        while time.monotonic() < stop_at:
-            sessions.find_one({"_id": key})
-            n += 1
-        counts.append(n)
-
-    threads = [threading.Thread(target=loop) for _ in range(8)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.monotonic() - started
-    return {"rate": sum(counts) / seconds, "requests": sum(counts), "seconds": seconds}
+def run_ceiling(args):
+    """Raw `find_one({_id})` by the Rust driver from 32 tasks (examples/ceiling.rs): the most
+    this database answers, with no application in the way."""
+    database = args.db_prefix + "sessionguard"
+    command = [args.ceiling, args.mongodb_uri, database, "sessions", str(args.duration)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    finds, seconds = re.search(r"CEILING (\d+) ([\d.]+)", output).groups()
+    return {"rate": int(finds) / float(seconds), "requests": int(finds), "seconds": float(seconds)}
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -492,6 +476,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mongodb-uri", required=True)
     parser.add_argument("--app", required=True, help="the sessionguard binary")
+    parser.add_argument("--ceiling", required=True, help="the examples/ceiling binary")
     parser.add_argument("--site-root", required=True)
     parser.add_argument("--peer-dir", required=True)
     parser.add_argument("--work-dir", required=True)
@@ -532,10 +517,10 @@ def main():
 
     results = {}
     seeded = seed_all(args.users)
-    print("==> ceiling: raw find_one({_id}) from 8 threads", flush=True)
+    print("==> ceiling: raw find_one({_id}) by the Rust driver from 32 tasks", flush=True)
     ceilings = []
     for r in range(args.rounds):
-        ceilings.append(run_ceiling(client, args)["rate"])
+        ceilings.append(run_ceiling(args)["rate"])
         log(f"ceiling round {r + 1}/{args.rounds}: {ceilings[-1]:,.0f} finds/s")
     ceiling = statistics.median(ceilings)
     print(f"==> page: GET {Sessionguard.page_path}, {args.connections} connections, {args.duration} s", flush=True)

@@ -132,7 +132,9 @@ impl LoginThrottle {
         let [pair, account, address] = Self::sign_in_counters(email, ip);
         self.counters.delete_one(doc! { "_id": counter_id(pair.0, &pair.1) }).await?;
         let given_back = [counter_id(account.0, &account.1), counter_id(address.0, &address.1)];
-        self.counters.update_many(doc! { "_id": { "$in": given_back.to_vec() }, "count": { "$gt": 0 } }, doc! { "$inc": { "count": -1_i64 } }).await?;
+        self.counters
+            .update_many(doc! { "_id": { "$in": given_back.to_vec() }, "count": { "$gt": 0 } }, doc! { "$inc": { "count": -1_i64 } })
+            .await?;
         Ok(())
     }
 

@@ -1,9 +1,12 @@
 //! The one feed of changes per instance: a MongoDB change stream where the server offers one,
 //! else one batched query a second.
 
-use std::{collections::HashMap, collections::HashSet, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    time::{Duration, Instant},
+};
 
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use mongodb::{
     Database,
     bson::{DateTime, Document, doc},
@@ -19,6 +22,11 @@ use crate::{
 
 /// How often the polling feed looks, and how long the change stream waits before reopening.
 const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// How long the change stream lets changes gather after a fetch before it asks for more, so
+/// that a busy server answers one `getMore` per batch rather than one per change. It is the
+/// most this adds to a live notice.
+const GATHER: Duration = Duration::from_millis(25);
 
 /// How the instance learns of changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -90,7 +98,22 @@ async fn follow_changes(
 ) {
     let mut resume: Option<ResumeToken> = None;
     loop {
-        while let Some(next) = stream.next().await {
+        let mut fetched_at: Option<Instant> = None;
+        loop {
+            // After a fetch from the server, let changes gather before the next one.
+            if let Some(at) = fetched_at.take() {
+                tokio::time::sleep(GATHER.saturating_sub(at.elapsed())).await;
+            }
+            // A change already buffered is ready at once; otherwise this waits for a fetch.
+            let next = match stream.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    let next = stream.next().await;
+                    fetched_at = Some(Instant::now());
+                    next
+                }
+            };
+            let Some(next) = next else { break };
             match next {
                 Ok(event) => {
                     resume = stream.resume_token();

@@ -81,7 +81,12 @@ pub struct ActiveSession {
 }
 
 impl SessionRegistry {
-    pub(crate) fn new(sessions: Collection<SessionDocument>, policy: ExpiryPolicy, clock: Arc<dyn Clock>, recently_ended: RecentlyEnded) -> Self {
+    pub(crate) fn new(
+        sessions: Collection<SessionDocument>,
+        policy: ExpiryPolicy,
+        clock: Arc<dyn Clock>,
+        recently_ended: RecentlyEnded,
+    ) -> Self {
         Self { sessions, policy, clock, recently_ended }
     }
 

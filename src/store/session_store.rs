@@ -78,7 +78,13 @@ impl MongoSessionStore {
     /// Call [`db::ensure_indexes`] once at start-up as well. Loads read from the primary (the
     /// driver's default, kept on purpose: a secondary may still hold a session that has ended).
     pub fn new(db: &Database, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
-        Self { sessions: db.collection(db::SESSIONS), policy, clock, just_created: Arc::default(), recently_ended: RecentlyEnded::default() }
+        Self {
+            sessions: db.collection(db::SESSIONS),
+            policy,
+            clock,
+            just_created: Arc::default(),
+            recently_ended: RecentlyEnded::default(),
+        }
     }
 
     fn just_created(&self) -> std::sync::MutexGuard<'_, HashMap<Id, JustCreated>> {
