@@ -160,6 +160,44 @@ async fn logout_deletes_the_document_removes_the_cookie_and_kills_the_old_cookie
 }
 
 #[tokio::test]
+async fn who_is_signed_in_comes_from_the_session_and_older_sessions_still_answer() {
+    let w = World::new().await;
+    let mut device = w.registered("alice@example.com").await;
+    let session = w.db.sessions_of("alice@example.com").await.pop().unwrap();
+    assert_eq!(
+        session.get_document("data").unwrap().get_str("email").unwrap(),
+        "alice@example.com",
+        "sign-in keeps the email in the session"
+    );
+    assert_eq!(device.call("me", &[]).await.json["email"], "alice@example.com");
+
+    // A session written before the email travelled in it: `me` reads the account instead.
+    let sessions = w.db.collection::<Document>("sessions");
+    sessions.update_one(doc! { "_id": session.get_str("_id").unwrap() }, doc! { "$unset": { "data.email": "" } }).await.unwrap();
+    assert_eq!(device.call("me", &[]).await.json["email"], "alice@example.com");
+}
+
+#[tokio::test]
+async fn logging_out_a_timed_out_session_deletes_it_without_a_logout_event() {
+    let w = World::new().await;
+    let mut device = w.registered("alice@example.com").await;
+    let past = mongodb::bson::DateTime::from_millis(mongodb::bson::DateTime::now().timestamp_millis() - 3_600_000);
+    w.db.collection::<Document>("sessions")
+        .update_many(doc! {}, doc! { "$set": { "expires_at": past, "last_seen_at": past } })
+        .await
+        .unwrap();
+
+    let answer = device.call("logout", &[]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert!(answer.removes_cookie());
+    assert_eq!(w.all_sessions().await, 0, "the expired document is gone too");
+    assert!(
+        w.db.events_of("alice@example.com", "logout").await.is_empty(),
+        "a session that had already timed out was not logged out by anyone"
+    );
+}
+
+#[tokio::test]
 async fn sign_out_others_keeps_only_this_device() {
     let w = World::new().await;
     w.registered("alice@example.com").await;

@@ -431,10 +431,11 @@ def median(results, key):
 
 
 def report(name, unit, runs, ceiling, note):
+    """One workload's table. `unit` is what one operation is (request, cycle, call)."""
     print(f"\n### {name}\n")
     if note:
         print(f"{note}\n")
-    print(f"| system | {unit} (median) | p50 | p99 | peak RSS | MongoDB commands per {unit.split('/')[0]} | of ceiling | rounds |")
+    print(f"| system | {unit}s/s (median) | p50 | p99 | peak RSS | MongoDB commands per {unit} | of ceiling | rounds |")
     print("|---|---|---|---|---|---|---|---|")
     rates = {}
     for system, results in runs.items():
@@ -448,6 +449,10 @@ def report(name, unit, runs, ceiling, note):
         )
     if len(rates) == 2 and rates.get("express"):
         print(f"\nsessionguard / express: **{rates['sessionguard'] / rates['express']:.2f}×**")
+    if ceiling:
+        for system, results in runs.items():
+            per = median(results, "commands_per")
+            print(f"- {system}: the ceiling divided by its {per:.2f} commands per {unit} is {ceiling / per:,.0f}/s; it reached {rates[system] * per / ceiling:.0%} of that")
     for system, results in runs.items():
         last = results[-1]
         extras = []
@@ -535,10 +540,10 @@ def main():
 
     print(f"\n## Results ({args.build} build of sessionguard, {args.rounds} round(s) of {args.duration} s)\n")
     print(f"ceiling: {ceiling:,.0f} `find_one({{_id}})` per second (median of {args.rounds}: {', '.join(f'{c:,.0f}' for c in ceilings)})")
-    report("page", "requests/s", results["page"], ceiling, f"N = {args.users} users × {SESSIONS_PER_USER} sessions, {args.connections} connections.")
-    report("login-logout", "cycles/s", results["login-logout"], None, f"{args.cycle_connections} connections; a cycle is sign in, log out, and the old cookie refused.")
-    report("logout-everywhere", "calls/s", results["logout-everywhere"], None, f"One call ends {args.everywhere_sessions} sessions of one user; the rate is 1 / its time.")
-    report("scale", "requests/s", results["scale"], ceiling, f"N = {args.scale_users} users × {SESSIONS_PER_USER} sessions = {args.scale_users * SESSIONS_PER_USER} stored.")
+    report("page", "request", results["page"], ceiling, f"N = {args.users} users × {SESSIONS_PER_USER} sessions, {args.connections} connections.")
+    report("login-logout", "cycle", results["login-logout"], None, f"{args.cycle_connections} connections; a cycle is sign in, log out, and the old cookie refused.")
+    report("logout-everywhere", "call", results["logout-everywhere"], None, f"One call ends {args.everywhere_sessions} sessions of one user; the rate is 1 / its time.")
+    report("scale", "request", results["scale"], ceiling, f"N = {args.scale_users} users × {SESSIONS_PER_USER} sessions = {args.scale_users * SESSIONS_PER_USER} stored.")
     ready = {s.name: statistics.median(r["ready_s"] for runs in results.values() for r in runs[s.name]) for s in systems}
     print("\n### start-up\n")
     for name, seconds in ready.items():

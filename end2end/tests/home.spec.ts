@@ -23,7 +23,11 @@ test("the landing page renders on the server, hydrates, and states the server's 
 test("/healthz reports that MongoDB answers", async ({ request }) => {
   const response = await request.get("/healthz");
   expect(response.status()).toBe(200);
-  expect(await response.json()).toEqual({ mongodb: "ok", live: { feed: "change_stream", tabs: expect.any(Number) } });
+  const health = await response.json();
+  expect(health).toEqual({ mongodb: "ok", live: { feed: "change_stream", tabs: expect.any(Number) }, commands: expect.any(Object) });
+  // The driver's command monitoring: at least the index creation at start-up and the pings.
+  expect(health.commands.createIndexes).toBeGreaterThan(0);
+  expect(health.commands.ping).toBeGreaterThan(0);
 });
 
 test("an unknown path shows the not-found page with status 404", async ({ page }) => {
