@@ -324,9 +324,9 @@ async fn a_database_restart_mid_traffic_recovers_without_an_app_restart() {
 #[tokio::test]
 async fn an_account_deletion_that_stops_halfway_leaves_no_session_and_a_retry_finishes() {
     let mut scene = scene(Duration::from_secs(5)).await;
-    // Deletes, in order: the throttle's reservation, the sessions, the session layer's own
-    // (already gone), the events, the counters, the account. The sixth, the account's, fails.
-    let fail_point = common::fail_commands(&scene.db, &["delete"], TRANSIENT, doc! { "skip": 5 }).await;
+    // Deletes, in order: the sessions, the session layer's own (already gone), the events, the
+    // counters, the account. The fifth, the account's, fails.
+    let fail_point = common::fail_commands(&scene.db, &["delete"], TRANSIENT, doc! { "skip": 4 }).await;
     let answer = scene.a.call("delete_account", &[("password", PASSWORD)]).await;
     fail_point.off().await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");

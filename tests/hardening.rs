@@ -181,9 +181,9 @@ async fn a_password_change_whose_sign_outs_failed_says_so_and_can_be_finished() 
     let mut other = w.device_at([198, 51, 100, 21]);
     assert_eq!(login(&mut other, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
 
-    // The first delete (the throttle giving back its reservation) goes through; the next, the
-    // one that ends the other sessions, fails (WriteConcernFailed).
-    let fail_point = common::fail_commands(&w.db, &["delete"], 64, doc! { "skip": 1 }).await;
+    // The first delete of the change, the one that ends the other sessions, fails
+    // (WriteConcernFailed); the throttle's bookkeeping before it is an update.
+    let fail_point = common::fail_commands(&w.db, &["delete"], 64, doc! { "times": 1 }).await;
     let answer = owner.call("change_password", &[("current", PASSWORD), ("new", "a brand new password")]).await;
     fail_point.off().await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");

@@ -123,18 +123,16 @@ impl LoginThrottle {
         self.reserve(&Self::sign_in_counters(email, ip)).await
     }
 
-    /// After a successful sign-in: clears the account-and-address counter and gives back this
-    /// attempt's reservation on the account and address counters.
+    /// After a successful sign-in, in one write: the account-and-address counter starts again
+    /// at zero, and the account and address counters give this attempt's reservation back.
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn sign_in_succeeded(&self, email: &str, ip: &str) -> Result<(), DbError> {
-        let [pair, account, address] = Self::sign_in_counters(email, ip);
-        self.counters.delete_one(doc! { "_id": counter_id(pair.0, &pair.1) }).await?;
-        let given_back = [counter_id(account.0, &account.1), counter_id(address.0, &address.1)];
-        self.counters
-            .update_many(doc! { "_id": { "$in": given_back.to_vec() }, "count": { "$gt": 0 } }, doc! { "$inc": { "count": -1_i64 } })
-            .await?;
+        let ids = Self::sign_in_counters(email, ip).map(|(scope, key)| counter_id(scope, &key));
+        let given_back = doc! { "$max": [0_i64, { "$subtract": ["$count", 1_i64] }] };
+        let count = doc! { "$cond": [{ "$eq": ["$_id", &ids[0]] }, 0_i64, given_back] };
+        self.counters.update_many(doc! { "_id": { "$in": ids.to_vec() } }, vec![doc! { "$set": { "count": count } }]).await?;
         Ok(())
     }
 
