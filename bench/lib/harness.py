@@ -204,6 +204,9 @@ class Sessionguard:
     def sessions_of(self, user_id):
         return self.db.sessions.count_documents({"user_id": user_id})
 
+    def clear_sessions_of(self, user_id):
+        self.db.sessions.delete_many({"user_id": user_id})
+
     def logout_everywhere(self, running, cookie):
         headers = {"Cookie": cookie, "Origin": running.base, "Accept": "application/json"}
         return http("POST", f"{running.base}/api/logout_everywhere", headers, b"")
@@ -273,7 +276,14 @@ class Peer:
         return cookies, handles
 
     def sessions_of(self, user_id):
-        return self.db.sessions.count_documents({"session": {"$regex": re.escape(f'"userId":"{user_id}"')}})
+        return self.db.sessions.count_documents(self.owned_by(user_id))
+
+    def clear_sessions_of(self, user_id):
+        self.db.sessions.delete_many(self.owned_by(user_id))
+
+    @staticmethod
+    def owned_by(user_id):
+        return {"session": {"$regex": re.escape(f'"userId":"{user_id}"')}}
 
     def logout_everywhere(self, running, cookie):
         return http("POST", f"{running.base}/logout-everywhere", {"Cookie": cookie}, b"")
@@ -361,6 +371,10 @@ def run_page(system, seeded, args, log_path):
 
 
 def run_cycle(system, seeded, args, log_path):
+    n = args.cycle_connections
+    cycle_users = [seeded.user_ids[f"cycle{k}@bench.test"] for k in range(n)]
+    for user_id in cycle_users:
+        system.clear_sessions_of(user_id)
     running = system.start(log_path)
     try:
         before = running.commands()
@@ -373,11 +387,10 @@ def run_cycle(system, seeded, args, log_path):
             "BENCH_EMAIL_PREFIX": "cycle",
             "BENCH_PASSWORD": PASSWORD,
         }
-        n = args.cycle_connections
         result = wrk(running.base, "cycle.lua", n, n, args.duration, env)
         commands = command_delta(before, running.commands())
         # wrk stops in mid-cycle: at most one session per connection may still be signed in.
-        left = sum(system.sessions_of(seeded.user_ids[f"cycle{k}@bench.test"]) for k in range(n))
+        left = sum(system.sessions_of(user_id) for user_id in cycle_users)
         if left > n:
             raise SystemExit(f"{system.name}: {left} sessions of the sign-in users remain after the run, more than one per connection")
         return finish(result, running, commands, max(result["cycles"], 1), rate=result["cycles"] / result["seconds"])
@@ -486,6 +499,7 @@ def main():
     parser.add_argument("--peer-dir", required=True)
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--build", required=True, help="what the binary is, for the report (release or debug)")
+    parser.add_argument("--database", required=True, help="what the database is, for the report")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
@@ -538,7 +552,7 @@ def main():
     print(f"==> scale: the page again with {args.scale_users * SESSIONS_PER_USER} sessions stored", flush=True)
     results["scale"] = rounds("scale", run_page, seeded)
 
-    print(f"\n## Results ({args.build} build of sessionguard, {args.rounds} round(s) of {args.duration} s)\n")
+    print(f"\n## Results ({args.build} build of sessionguard, {args.database}, {args.rounds} round(s) of {args.duration} s)\n")
     print(f"ceiling: {ceiling:,.0f} `find_one({{_id}})` per second (median of {args.rounds}: {', '.join(f'{c:,.0f}' for c in ceilings)})")
     report("page", "request", results["page"], ceiling, f"N = {args.users} users × {SESSIONS_PER_USER} sessions, {args.connections} connections.")
     report("login-logout", "cycle", results["login-logout"], None, f"{args.cycle_connections} connections; a cycle is sign in, log out, and the old cookie refused.")
