@@ -576,9 +576,10 @@ def main():
         print(f"- {name}: {raw / 1024:,.0f} KiB raw, {gz / 1024:,.0f} KiB gzipped")
     with open(os.path.join(args.work_dir, "results.json"), "w") as out:
         json.dump({"ceiling": ceilings, "results": results, "ready_s": ready}, out, indent=1, default=str)
-    survived = [(w, s) for w, runs in results.items() for s, rs in runs.items() for r in rs if r.get("survived")]
+    # sessionguard's guarantee is checked; the peer's lapses are a finding, reported above.
+    survived = sum(r.get("survived", 0) for runs in results.values() for r in runs["sessionguard"])
     if survived:
-        raise SystemExit(f"a logged-out cookie still reached the page in: {survived}")
+        raise SystemExit(f"sessionguard: a logged-out cookie still reached the page in {survived} cycles")
 
 
 if __name__ == "__main__":

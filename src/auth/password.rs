@@ -101,7 +101,7 @@ fn verify_phc(password: &[u8], phc: &str, memory: &mut Vec<Block>) -> password_h
 /// The 19 MiB working areas are kept in a pool and reused, so the process holds at most
 /// `concurrency` of them, whatever the number of sign-ins. Allocating one per run let the
 /// allocator keep a freed area in each thread's arena: 476 MiB of peak memory in the
-/// `login-logout` benchmark, against 41 MiB with the pool (bench/RESULTS.md).
+/// `login-logout` benchmark, against 94.5 MiB with the pool at four slots (bench/RESULTS.md).
 #[derive(Debug, Clone)]
 pub struct Passwords {
     slots: Arc<Semaphore>,
