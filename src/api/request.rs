@@ -136,7 +136,7 @@ impl RequestContext {
     /// Ends this request's session, records `kind`, and tells the browser to clear the site's
     /// data. See [`end_and_flush`](Self::end_and_flush) for the order and why.
     pub async fn end_current_session(&self, signed_in: &SignedIn, kind: SecurityEventKind, ended: Option<u64>) -> Result<(), AppError> {
-        let handle = self.end_and_flush(&signed_in.session_id).await?;
+        let handle = self.end_and_flush(&signed_in.session_id).await?.map(|session| session.handle);
         clear_site_data();
         self.record(&signed_in.user_id, kind, handle, ended).await;
         Ok(())
@@ -146,11 +146,11 @@ impl RequestContext {
     /// `findAndModify` deletes and proves it; then through the session layer (`flush`), which
     /// clears the data and sends the removal cookie. The registry goes first so that when the
     /// database cannot confirm, the browser keeps its cookie and the user can retry, instead of
-    /// believing a session is over that still exists on the server. Returns the ended handle.
-    async fn end_and_flush(&self, id: &Id) -> Result<Option<String>, AppError> {
+    /// believing a session is over that still exists on the server. Returns the ended session.
+    async fn end_and_flush(&self, id: &Id) -> Result<Option<EndedSession>, AppError> {
         let ended = self.state.registry.end(id).await.map_err(unconfirmed)?;
         self.flush().await;
-        Ok(ended.map(|session| session.handle))
+        Ok(ended)
     }
 
     /// Logs this request's session out, in two round trips: the registry's `findAndModify`,
@@ -166,8 +166,7 @@ impl RequestContext {
             self.flush().await;
             return Ok(());
         };
-        let ended = self.state.registry.end(&id).await.map_err(unconfirmed)?;
-        self.flush().await;
+        let ended = self.end_and_flush(&id).await?;
         clear_site_data();
         if let Some(EndedSession { handle, user_id: Some(user_id), was_live: true }) = ended {
             self.record(&user_id, SecurityEventKind::Logout, Some(handle), None).await;

@@ -18,7 +18,7 @@
 
 mod document;
 mod policy;
-mod recently_ended;
+mod recent;
 mod registry;
 mod session_store;
 

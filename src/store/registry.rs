@@ -13,7 +13,7 @@ use tower_sessions::session::Id;
 use super::{
     document::{SessionDocument, SessionSummary, by_key, storage_key},
     policy::ExpiryPolicy,
-    recently_ended::RecentlyEnded,
+    recent::Recent,
 };
 use crate::{clock::Clock, db::DbError};
 
@@ -36,7 +36,8 @@ pub struct SessionRegistry {
     sessions: Collection<SessionDocument>,
     policy: ExpiryPolicy,
     clock: Arc<dyn Clock>,
-    recently_ended: RecentlyEnded,
+    /// Tokens this registry ended moments ago, shared with the store (see [`Self::end`]).
+    recently_ended: Recent<()>,
 }
 
 /// A session that [`SessionRegistry::end`] deleted.
@@ -85,7 +86,7 @@ impl SessionRegistry {
         sessions: Collection<SessionDocument>,
         policy: ExpiryPolicy,
         clock: Arc<dyn Clock>,
-        recently_ended: RecentlyEnded,
+        recently_ended: Recent<()>,
     ) -> Self {
         Self { sessions, policy, clock, recently_ended }
     }
@@ -106,7 +107,7 @@ impl SessionRegistry {
             .find_one_and_delete(by_key(session_id))
             .projection(doc! { "data": 0 })
             .await?;
-        self.recently_ended.note(*session_id);
+        self.recently_ended.remember(*session_id, ());
         let now = self.clock.now();
         Ok(removed.map(|session| EndedSession {
             was_live: session.is_live(&self.policy, now),

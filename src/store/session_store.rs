@@ -1,10 +1,6 @@
 //! The `tower-sessions` store on MongoDB.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use mongodb::{
@@ -21,7 +17,7 @@ use tower_sessions::{
 use super::{
     document::{LiftedFields, SessionDocument, by_key},
     policy::ExpiryPolicy,
-    recently_ended::RecentlyEnded,
+    recent::Recent,
     registry::SessionRegistry,
 };
 use crate::{
@@ -56,8 +52,8 @@ pub struct MongoSessionStore {
     sessions: Collection<SessionDocument>,
     policy: ExpiryPolicy,
     clock: Arc<dyn Clock>,
-    just_created: Arc<Mutex<HashMap<Id, JustCreated>>>,
-    recently_ended: RecentlyEnded,
+    just_created: Recent<JustCreated>,
+    recently_ended: Recent<()>,
 }
 
 /// What `create` wrote, remembered briefly: its data, to recognise the end-of-request `save` of
@@ -66,11 +62,7 @@ pub struct MongoSessionStore {
 struct JustCreated {
     data: Document,
     handle: String,
-    at: Instant,
 }
-
-/// How long `create`'s data is remembered, to recognise the end-of-request `save` of the same data.
-const JUST_CREATED: Duration = Duration::from_secs(10);
 
 impl MongoSessionStore {
     /// A store on `db.sessions` with the given expiry policy and clock.
@@ -78,23 +70,13 @@ impl MongoSessionStore {
     /// Call [`db::ensure_indexes`] once at start-up as well. Loads read from the primary (the
     /// driver's default, kept on purpose: a secondary may still hold a session that has ended).
     pub fn new(db: &Database, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            sessions: db.collection(db::SESSIONS),
-            policy,
-            clock,
-            just_created: Arc::default(),
-            recently_ended: RecentlyEnded::default(),
-        }
-    }
-
-    fn just_created(&self) -> std::sync::MutexGuard<'_, HashMap<Id, JustCreated>> {
-        self.just_created.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        Self { sessions: db.collection(db::SESSIONS), policy, clock, just_created: Recent::default(), recently_ended: Recent::default() }
     }
 
     /// The public handle of the session this store created for token `id` moments ago (in the
     /// same request), without asking the database; `None` for any other session.
     pub fn created_handle(&self, id: &Id) -> Option<String> {
-        self.just_created().get(id).filter(|created| created.at.elapsed() < JUST_CREATED).map(|created| created.handle.clone())
+        self.just_created.peek(id, |created| created.handle.clone())
     }
 
     /// The shared handle for ending and listing sessions, on the same collection (with
@@ -136,9 +118,7 @@ impl SessionStore for MongoSessionStore {
             let document = SessionDocument::new(record, now, self.policy.expires_at(now, now))?;
             match self.sessions.insert_one(&document).await {
                 Ok(_) => {
-                    let mut just_created = self.just_created();
-                    just_created.retain(|_, created| created.at.elapsed() < JUST_CREATED);
-                    just_created.insert(record.id, JustCreated { data: document.data, handle: document.handle, at: Instant::now() });
+                    self.just_created.remember(record.id, JustCreated { data: document.data, handle: document.handle });
                     return Ok(());
                 }
                 Err(err) if is_duplicate_key(&err) => {
@@ -154,10 +134,7 @@ impl SessionStore for MongoSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let now = self.clock.now();
         let fields = LiftedFields::from_record(record)?;
-        if let Some(created) = self.just_created().remove(&record.id)
-            && created.data == fields.data
-            && created.at.elapsed() < JUST_CREATED
-        {
+        if self.just_created.take(&record.id).is_some_and(|created| created.data == fields.data) {
             return Ok(());
         }
         let optional = |value: Option<String>| value.map_or(Bson::Null, Bson::String);
@@ -189,7 +166,7 @@ impl SessionStore for MongoSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        if self.recently_ended.take(session_id) {
+        if self.recently_ended.take(session_id).is_some() {
             return Ok(());
         }
         self.sessions.delete_one(by_key(session_id)).await.map_err(DbError::from)?;
