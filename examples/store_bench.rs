@@ -77,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(rows.len(), 1);
 
     let started = Instant::now();
-    let ended = registry.end_all_for_user("heavy").await?;
+    let ended = registry.end_all_for_user("heavy").await?.count;
     println!("end_all_for_user: {ended} sessions ended in one delete_many: {:.2?}", started.elapsed());
     assert_eq!(raw.count_documents(doc! { "user_id": "other" }).await?, 100);
 

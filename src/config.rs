@@ -57,6 +57,9 @@ pub struct Config {
     pub registration_window: Duration,
     /// Live sign-out streams (open tabs) one instance serves at once (`MAX_SESSION_STREAMS`).
     pub max_session_streams: usize,
+    /// Live sign-out streams (open tabs) one account may hold on one instance
+    /// (`MAX_STREAMS_PER_ACCOUNT`), so that one account cannot take every stream.
+    pub max_streams_per_account: usize,
     /// How long a request may wait on the database before it is answered 503
     /// (`REQUEST_TIMEOUT_SECS`): a hung database never hangs the browser.
     pub request_timeout: Duration,
@@ -92,6 +95,7 @@ impl Default for Config {
             max_registrations_per_ip: 10,
             registration_window: Duration::from_secs(3600),
             max_session_streams: 10_000,
+            max_streams_per_account: 16,
             request_timeout: Duration::from_secs(5),
         }
     }
@@ -159,6 +163,7 @@ struct ServerSection {
     trust_proxy_hops: Option<usize>,
     hash_concurrency: Option<usize>,
     max_session_streams: Option<usize>,
+    max_streams_per_account: Option<usize>,
     request_timeout_secs: Option<u64>,
 }
 
@@ -280,6 +285,10 @@ impl Config {
                 .parse("MAX_SESSION_STREAMS", "a whole number")?
                 .or(file.server.max_session_streams)
                 .unwrap_or(default.max_session_streams),
+            max_streams_per_account: env
+                .parse("MAX_STREAMS_PER_ACCOUNT", "a whole number")?
+                .or(file.server.max_streams_per_account)
+                .unwrap_or(default.max_streams_per_account),
             request_timeout: secs("REQUEST_TIMEOUT_SECS", file.server.request_timeout_secs, default.request_timeout)?,
         };
         config.validate()
@@ -387,6 +396,7 @@ mod tests {
             ("REGISTER_MAX_PER_IP", d.max_registrations_per_ip.to_string()),
             ("REGISTER_WINDOW_SECS", d.registration_window.as_secs().to_string()),
             ("MAX_SESSION_STREAMS", d.max_session_streams.to_string()),
+            ("MAX_STREAMS_PER_ACCOUNT", d.max_streams_per_account.to_string()),
             ("REQUEST_TIMEOUT_SECS", d.request_timeout.as_secs().to_string()),
             ("IDLE_TIMEOUT_SECS", d.idle_timeout.as_secs().to_string()),
             ("ABSOLUTE_TIMEOUT_SECS", d.absolute_timeout.as_secs().to_string()),

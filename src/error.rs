@@ -57,6 +57,19 @@ pub enum AppError {
         /// Seconds after which a retry is likely to be served.
         retry_after_secs: u64,
     },
+    /// The account already holds its maximum of live sign-out streams on this server (429,
+    /// `Config::max_streams_per_account`): one account cannot take the streams of all others.
+    /// The tab checks its session when it regains focus instead.
+    #[error("Too many open tabs for this account. Close some tabs; this one checks on focus instead.")]
+    TooManyTabs,
+    /// The server already serves its maximum of live sign-out streams (503, with
+    /// `Retry-After`; `Config::max_session_streams`). The tab checks its session when it
+    /// regains focus instead.
+    #[error("The server is serving as many open tabs as it can. This tab checks on focus instead.")]
+    LiveBusy {
+        /// Seconds after which a new stream is likely to be served.
+        retry_after_secs: u64,
+    },
     /// The database could not be reached or could not confirm a change (503).
     #[error("{0}")]
     Unavailable(Outage),
@@ -83,6 +96,9 @@ pub enum BadInput {
     /// A body over the limit.
     #[error("The request is too large.")]
     TooLarge,
+    /// A body that did not arrive within the request deadline (408).
+    #[error("The request did not arrive in time. Please try again.")]
+    Incomplete,
     /// Behind a trusted proxy, `X-Forwarded-For` is missing or does not name a client.
     #[error("The request did not say which client sent it (X-Forwarded-For is missing or malformed).")]
     ForwardedFor,
@@ -109,10 +125,34 @@ pub enum Outage {
         "Your password was changed and your other sessions were signed out, but this device was signed out too. Sign in with your new password."
     )]
     PasswordChangedSignInAgain,
-    /// Deleting the account stopped after its sessions had ended: signing in again and deleting
-    /// again finishes the job.
-    #[error("Your sessions were ended, but the account could not be deleted completely. Sign in and delete it again.")]
+    /// The account was deleted (no one can sign in to it any more), but ending its sessions
+    /// could not be confirmed: the same request again, from this device, finishes the job.
+    #[error("Your account was deleted, but we could not confirm that all of its sessions ended. Please try again.")]
     DeletionUnfinished,
+    /// A change took longer than the request deadline. It was not cut short: it runs to its end
+    /// on the server, so it may well have taken effect.
+    #[error("The server is taking long to confirm this change. It may still complete: reload the page in a moment to see whether it did.")]
+    MayStillComplete,
+    /// The instance is already running as many changes as it safely can; this one was refused
+    /// before it started, so it changed nothing.
+    #[error("The server is handling too many changes right now. Please try again in a moment.")]
+    Overloaded,
+    /// A password change whose write the database did not confirm: it may or may not have taken
+    /// effect, so the other sessions were signed out to be safe.
+    #[error(
+        "We could not confirm that your password was changed, so your other sessions were signed out to be safe. Try again; if your current password is refused, the new one is in effect."
+    )]
+    PasswordChangeUnconfirmed,
+    /// An account deletion whose first write the database did not confirm: every session was
+    /// signed out to be safe.
+    #[error(
+        "We could not confirm that your account was deleted, so all of its sessions were signed out to be safe. Sign in again: if you can, delete it again."
+    )]
+    DeletionUnconfirmed,
+    /// A stored password hash could not be checked (it does not parse, or the hashing task
+    /// failed). Nothing was counted against the account; the detail is in the server log.
+    #[error("Passwords cannot be checked right now. Please try again later.")]
+    PasswordCheckFailed,
     /// The browser could not reach the server.
     #[error("The server could not be reached. Check your connection and try again.")]
     ServerUnreachable,
@@ -141,7 +181,9 @@ impl AppError {
     /// Seconds the client should wait before retrying, sent as `Retry-After`.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Self::Throttled { retry_after_secs } | Self::Busy { retry_after_secs } => Some(*retry_after_secs),
+            Self::Throttled { retry_after_secs } | Self::Busy { retry_after_secs } | Self::LiveBusy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
             _ => None,
         }
     }
@@ -150,12 +192,13 @@ impl AppError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             Self::BadInput(BadInput::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadInput(BadInput::Incomplete) => StatusCode::REQUEST_TIMEOUT,
             Self::BadInput(_) | Self::Invalid { .. } => StatusCode::BAD_REQUEST,
             Self::NotSignedIn | Self::SessionEnded | Self::WrongCredentials => StatusCode::UNAUTHORIZED,
             Self::CrossSite => StatusCode::FORBIDDEN,
-            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled { .. } | Self::TooManyTabs => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailTaken => StatusCode::CONFLICT,
-            Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::LiveBusy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

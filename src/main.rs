@@ -73,11 +73,37 @@ async fn serve() -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (set SITE_ADDR to a free address): {e}"))?;
     tracing::info!("listening on http://{addr}; accepting API calls from {}", state.config.public_origin);
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    let unfinished = state.unfinished.clone();
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown_signal().await;
+            stopping.notify_one();
+        }
+    };
+    let serving = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(signalled)
+        .into_future();
+    // Open live streams keep their connections until their sessions end, which may be hours:
+    // after the signal, connections get SHUTDOWN_GRACE to close, then the server stops anyway.
+    tokio::select! {
+        served = serving => served.map_err(|e| format!("server error: {e}"))?,
+        () = async { stopping.notified().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            tracing::info!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period (live streams); closing them");
+        }
+    }
+    // Changes answered after their deadline still run; stopping now would cut them in half.
+    unfinished.close();
+    if !unfinished.is_empty() {
+        tracing::info!(changes = unfinished.len(), "waiting for changes still running to finish");
+    }
+    unfinished.wait().await;
+    Ok(())
 }
+
+/// How long open connections may take to close after a shutdown signal.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let interrupt = async {

@@ -163,9 +163,10 @@ mod browser {
         on(&source, "sessions", Box::new(move |_| live.sessions_changed.update(|n| *n += 1)));
         // `<body data-live="connected">` while the stream is open, for people and tests to see.
         on(&source, "open", Box::new(|_| mark_body("connected")));
-        // The server refused the stream (the session has ended already, or the instance is at
-        // capacity): ask once now, so a session that ended before the stream opened is noticed,
-        // then check on focus instead.
+        // The server refused the stream (401: the session has ended already; 429: this account
+        // has too many tabs open; 503: the instance is at capacity or the database is away; an
+        // `EventSource` closes on any status but 200): ask once now, so a session that ended
+        // before the stream opened is noticed, then check on focus instead.
         let focus_check = Closure::wrap(Box::new(move |_: web_sys::Event| user.0.refetch()) as Box<dyn FnMut(web_sys::Event)>);
         let source_for_error = source.clone();
         let window = window();

@@ -37,11 +37,20 @@ pub struct AppState {
     pub passwords: Passwords,
     /// The tabs connected to this instance for live sign-out; fed by [`crate::live::feed::spawn`].
     pub live: LiveSessions,
+    /// The changes still running (every `POST`), answered or not: a request deadline never cuts
+    /// one short (`server::deadline`), and a graceful shutdown waits for them.
+    pub unfinished: tokio_util::task::TaskTracker,
     /// The one source of "now" for everything above.
     pub clock: Arc<dyn Clock>,
     /// Where a test can hold a sign-in between its password check and its new session.
     #[cfg(feature = "test-util")]
+    #[from_ref(skip)]
     pub after_password_check: crate::checkpoint::Checkpoint,
+    /// Where a test can hold an account deletion after its first step (the account is gone, its
+    /// sessions not yet ended).
+    #[cfg(feature = "test-util")]
+    #[from_ref(skip)]
+    pub after_account_deleted: crate::checkpoint::Checkpoint,
 }
 
 impl AppState {
@@ -60,12 +69,15 @@ impl AppState {
             events: SecurityEvents::new(&db, clock.clone()),
             throttle: LoginThrottle::new(&db, &config, clock.clone()),
             passwords: Passwords::new(config.hash_concurrency),
-            live: LiveSessions::new(config.max_session_streams),
+            live: LiveSessions::new(config.max_session_streams, config.max_streams_per_account),
             config: Arc::new(config),
             db,
             clock,
+            unfinished: tokio_util::task::TaskTracker::new(),
             #[cfg(feature = "test-util")]
             after_password_check: Default::default(),
+            #[cfg(feature = "test-util")]
+            after_account_deleted: Default::default(),
         }
     }
 }

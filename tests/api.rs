@@ -387,27 +387,46 @@ async fn when_the_database_is_gone_logout_says_so_and_keeps_the_session() {
     assert!(w.db.sessions_of("alice@example.com").await.is_empty());
 }
 
+/// How many requests are in flight during the logout: fewer than the driver's 10 pooled
+/// connections, so that the logout is not queued behind their held writes.
+const IN_FLIGHT: usize = 6;
+
 #[tokio::test]
 async fn requests_in_flight_during_logout_cannot_bring_the_session_back() {
-    let w = World::new().await;
-    let device = w.registered("alice@example.com").await;
+    let (db, commands) = common::fresh_database_logging_commands().await;
+    let mut config = common::test_config(&db);
+    // Every request that loads the session also writes it back (the touch, an `update`): the
+    // write that a store which upserts would turn into a resurrection.
+    config.touch_interval = Duration::ZERO;
+    let app = router(common::app_state_with_clock(db.clone(), config, Arc::new(SystemClock)));
+    let mut device = Device::new(app, FIREFOX);
+    assert_eq!(device.call("register", &[("email", "alice@example.com"), ("password", PASSWORD)]).await.status, StatusCode::OK);
+    let cookie = device.cookie.clone().unwrap();
 
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let mut d = device.clone();
-        let endpoint = if i % 2 == 0 { "me" } else { "list_sessions" };
-        tasks.push(tokio::spawn(async move { d.call(endpoint, &[]).await.status }));
-        if i == 5 {
-            let mut d = device.clone();
-            tasks.push(tokio::spawn(async move { d.call("logout", &[]).await.status }));
-        }
+    // The database holds each in-flight request's write until long after the logout: each
+    // request has read the live session, and its write arrives only once it is deleted.
+    let mark = commands.mark();
+    let held = doc! { "failCommands": ["update"], "blockConnection": true, "blockTimeMS": 2000 };
+    let fail_point = common::fail_point(&db, doc! { "times": i32::try_from(IN_FLIGHT).unwrap() }, held).await;
+    let in_flight: Vec<_> = (0..IN_FLIGHT)
+        .map(|i| {
+            let mut tab = device.clone();
+            let endpoint = if i % 2 == 0 { "me" } else { "list_sessions" };
+            tokio::spawn(async move { tab.call(endpoint, &[]).await.status })
+        })
+        .collect();
+    commands.wait_for(mark, IN_FLIGHT, "update", "sessions", Duration::from_secs(10)).await;
+    let logout = device.call("logout", &[]).await;
+    fail_point.off().await;
+    assert_eq!(logout.status, StatusCode::OK, "{logout:?}");
+    assert!(db.session_of_cookie(&cookie).await.is_none(), "the logout's answer comes after the delete");
+
+    for request in in_flight {
+        assert_eq!(request.await.unwrap(), StatusCode::OK, "each request in flight had read the live session");
     }
-    for task in tasks {
-        let status = task.await.unwrap();
-        assert!(status == StatusCode::OK || status == StatusCode::UNAUTHORIZED, "{status}");
-    }
-    assert!(w.db.sessions_of("alice@example.com").await.is_empty());
-    assert_eq!(w.all_sessions().await, 0);
+    assert!(db.session_of_cookie(&cookie).await.is_none(), "a write that arrived after the logout brought the session back");
+    assert_eq!(db.collection::<Document>("sessions").count_documents(doc! {}).await.unwrap(), 0);
+    assert_eq!(device.holding(&cookie).call("list_sessions", &[]).await.status, StatusCode::UNAUTHORIZED, "the old cookie is dead");
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use mongodb::bson::{Document, doc};
 use sessionguard::{clock::SystemClock, config::Config, server::router, state::AppState};
 
 const PASSWORD: &str = "correct horse battery";
+const NEW_PASSWORD: &str = "a brand new password";
 const FIREFOX: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 /// One app on a fresh database, with the test configuration changed by `adjust`.
@@ -59,7 +60,13 @@ async fn login(device: &mut Device, email: &str, password: &str) -> Answer {
 #[tokio::test]
 async fn concurrent_wrong_guesses_cannot_race_past_the_throttle() {
     // Enough hashing slots that no guess is turned away as busy: only the throttle decides.
-    let w = World::with(|c| c.hash_concurrency = 64).await;
+    let w = World::with(|c| {
+        c.hash_concurrency = 64;
+        // Only the per-account-and-address limit decides, so exactly its count may pass.
+        c.max_failures_per_account = 1000;
+        c.max_failures_per_ip = 1000;
+    })
+    .await;
     w.register("alice@example.com").await;
     let attacker = w.device_at([203, 0, 113, 9]);
     let guesses: Vec<_> = (0..50)
@@ -74,9 +81,11 @@ async fn concurrent_wrong_guesses_cannot_race_past_the_throttle() {
     }
     let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
     let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
-    assert!(checked <= 5, "at most 5 guesses may reach the password check, {checked} did: {statuses:?}");
+    let limit = usize::try_from(w.state.config.max_failures_per_account_and_ip).unwrap();
+    assert_eq!(checked, limit, "exactly the limit's {limit} guesses reach the password check, {checked} did: {statuses:?}");
     assert_eq!(checked + refused, 50, "every other guess is refused with 429: {statuses:?}");
-    assert!(w.db.events_of("alice@example.com", "failed_login").await.len() <= 5, "one failed_login event per verification");
+    let events = w.db.events_of("alice@example.com", "failed_login").await;
+    assert_eq!(events.len(), checked, "one failed_login event per guess checked, and none for a refused one");
 }
 
 #[tokio::test]
@@ -160,7 +169,7 @@ async fn a_sign_in_checked_against_the_old_password_does_not_survive_the_change(
     held.reached().await;
 
     // Meanwhile the owner changes the password, which ends every other session there is.
-    let changed = owner.call("change_password", &[("current", PASSWORD), ("new", "a brand new password")]).await;
+    let changed = owner.call("change_password", &[("current", PASSWORD), ("new", NEW_PASSWORD)]).await;
     assert_eq!(changed.status, StatusCode::OK, "{changed:?}");
 
     // Now the thief's sign-in goes on to create its session: it must not outlive the change.
@@ -184,7 +193,7 @@ async fn a_password_change_whose_sign_outs_failed_says_so_and_can_be_finished() 
     // The first delete of the change, the one that ends the other sessions, fails
     // (WriteConcernFailed); the throttle's bookkeeping before it is an update.
     let fail_point = common::fail_commands(&w.db, &["delete"], 64, doc! { "times": 1 }).await;
-    let answer = owner.call("change_password", &[("current", PASSWORD), ("new", "a brand new password")]).await;
+    let answer = owner.call("change_password", &[("current", PASSWORD), ("new", NEW_PASSWORD)]).await;
     fail_point.off().await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
     assert_eq!(
@@ -198,7 +207,7 @@ async fn a_password_change_whose_sign_outs_failed_says_so_and_can_be_finished() 
     assert_eq!(w.db.sessions_of("alice@example.com").await.len(), 1, "the retry finished the job");
     assert_eq!(other.call("list_sessions", &[]).await.status, StatusCode::UNAUTHORIZED);
     let mut fresh = w.device_at([198, 51, 100, 22]);
-    assert_eq!(login(&mut fresh, "alice@example.com", "a brand new password").await.status, StatusCode::OK, "the new password is in force");
+    assert_eq!(login(&mut fresh, "alice@example.com", NEW_PASSWORD).await.status, StatusCode::OK, "the new password is in force");
 }
 
 #[tokio::test]
@@ -231,6 +240,7 @@ async fn behind_a_proxy_the_client_is_counted_from_the_right() {
         .await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "rotating the left-hand entries does not escape the per-address limit");
     let events = w.db.events_of("alice@example.com", "failed_login").await;
+    assert_eq!(events.len(), 5, "one event per checked guess, none for the refused sixth: {events:?}");
     assert!(events.iter().all(|e| e.get_str("ip").unwrap() == "203.0.113.9"), "the log records the real client: {events:?}");
 
     for malformed in ["", "not-an-address", "203.0.113.9 203.0.113.10"] {
@@ -284,36 +294,109 @@ async fn state_changing_calls_must_prove_they_come_from_the_public_origin() {
     assert_eq!(w.db.sessions_of("alice@example.com").await.len(), 1);
 }
 
+/// The policy of every answer that is not a page: nothing may load, run, frame or post it.
+const STRICT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The value of header `name` in `answer`; a missing header fails the test, naming `what`.
+fn header<'a>(answer: &'a Answer, name: &str, what: &str) -> &'a str {
+    answer.headers.get(name).unwrap_or_else(|| panic!("{what}: no {name} header in {:?}", answer.headers)).to_str().unwrap()
+}
+
+/// The headers every answer carries, page or API, signed in or out, success or error, over
+/// plain HTTP (ASVS 8.2.1, 14.4.4, 14.4.5, 14.4.6, 14.4.7).
+fn assert_every_answers_headers(answer: &Answer, what: &str) {
+    assert_eq!(header(answer, "cache-control", what), "no-store", "{what}");
+    assert_eq!(header(answer, "x-content-type-options", what), "nosniff", "{what}");
+    assert_eq!(header(answer, "referrer-policy", what), "same-origin", "{what}");
+    assert_eq!(header(answer, "x-frame-options", what), "DENY", "{what}");
+    assert!(!answer.headers.contains_key("strict-transport-security"), "{what}: no HSTS over plain HTTP");
+}
+
+/// The headers of a rendered page (ASVS 14.4.1, 14.4.3): HTML in UTF-8 under a policy whose
+/// nonce is the one on the page's inline scripts. Returns the policy.
+fn assert_page_headers(page: &Answer, what: &str) -> String {
+    assert_every_answers_headers(page, what);
+    assert_eq!(header(page, "content-type", what), "text/html; charset=utf-8", "{what}");
+    let policy = header(page, "content-security-policy", what).to_owned();
+    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce in the policy");
+    assert!(page.text.contains(&format!("nonce=\"{nonce}\"")), "{what}: the page's scripts carry the policy's nonce");
+    for directive in [
+        "script-src 'self' 'nonce-",
+        "'wasm-unsafe-eval'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{what}: {directive} missing from {policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{what}: {policy}");
+    policy
+}
+
 #[tokio::test]
 async fn pages_carry_a_nonce_policy_and_every_answer_the_security_headers() {
     let w = World::new().await;
-    let mut device = w.device_at([198, 51, 100, 20]);
-    let page = device.page("/login").await;
-    assert_eq!(page.status, StatusCode::OK);
-    let policy = page.headers["content-security-policy"].to_str().unwrap().to_owned();
-    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce in the policy");
-    assert!(page.text.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry the policy's nonce");
-    for directive in ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "'wasm-unsafe-eval'"] {
-        assert!(policy.contains(directive), "{directive} missing from {policy}");
+    w.register("alice@example.com").await;
+    let mut signed_out = w.device_at([198, 51, 100, 20]);
+    let mut signed_in = w.device_at([198, 51, 100, 21]);
+    assert_eq!(login(&mut signed_in, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+
+    // Every page of the route table, signed in and out, and the not-found page. A page meant
+    // for the other state sends the browser on; that answer carries the headers too.
+    let paths: Vec<&str> = sessionguard::routes::ALL.iter().copied().chain(["/no-such-page"]).collect();
+    for path in &paths {
+        for (signed_in_now, device) in [(false, &mut signed_out), (true, &mut signed_in)] {
+            let what = format!("{path}, signed {}", if signed_in_now { "in" } else { "out" });
+            let page = device.page(path).await;
+            let sends_on = match *path {
+                "/login" | "/register" => signed_in_now,
+                p if p.starts_with("/account/") => !signed_in_now,
+                _ => false,
+            };
+            if sends_on {
+                assert_eq!(page.status, StatusCode::FOUND, "{what}");
+                header(&page, "location", &what);
+                assert_every_answers_headers(&page, &what);
+                assert!(header(&page, "content-security-policy", &what).contains("frame-ancestors 'none'"), "{what}");
+            } else {
+                let expected = if *path == "/no-such-page" { StatusCode::NOT_FOUND } else { StatusCode::OK };
+                assert_eq!(page.status, expected, "{what}");
+                assert_page_headers(&page, &what);
+            }
+        }
     }
-    assert!(!policy.contains("unsafe-inline"), "{policy}");
-    assert_ne!(device.page("/login").await.headers["content-security-policy"].to_str().unwrap(), policy, "a new nonce per page");
-    assert_eq!(page.headers["x-content-type-options"], "nosniff");
-    assert_eq!(page.headers["referrer-policy"], "same-origin");
-    assert!(!page.headers.contains_key("strict-transport-security"), "no HSTS over plain HTTP");
+    let policy = assert_page_headers(&signed_out.page("/login").await, "/login");
+    assert_ne!(header(&signed_out.page("/login").await, "content-security-policy", "/login"), policy, "a new nonce per page");
 
-    assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
-
-    let api = device.call("me", &[]).await;
-    assert_eq!(api.headers["content-security-policy"], "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
-    assert_eq!(api.headers["cache-control"], "no-store");
-    assert_eq!(api.headers["content-disposition"], "attachment; filename=\"api.json\"");
-    assert_eq!(api.headers["content-type"], "application/json", "JSON is UTF-8 by definition (RFC 8259)");
-    assert_eq!(api.headers["x-content-type-options"], "nosniff");
+    // Every server function there is, each called with a live session, and the live stream.
+    let endpoints: Vec<String> = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned()).collect();
+    assert!(endpoints.len() >= 12 && endpoints.iter().any(|p| p == "/api/login"), "the server functions are registered: {endpoints:?}");
+    for endpoint in &endpoints {
+        let name = endpoint.strip_prefix("/api/").expect("every server function lives under /api/");
+        let mut device = w.device_at([198, 51, 100, 22]);
+        assert_eq!(login(&mut device, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+        let answer = device.call(name, &[]).await;
+        assert_api_headers(&answer, endpoint);
+    }
+    let stream = signed_out
+        .send(axum::http::Request::get("/api/session_events").header("host", HOST).body(axum::body::Body::empty()).unwrap())
+        .await;
+    assert_eq!(stream.status, StatusCode::UNAUTHORIZED, "{stream:?}");
+    assert_api_headers(&stream, "/api/session_events");
 
     let secure = World::with(|c| c.cookie_secure = true).await;
     let answer = secure.device_at([198, 51, 100, 20]).page("/").await;
     assert_eq!(answer.headers["strict-transport-security"], "max-age=31536000; includeSubDomains");
+}
+
+/// The headers of an API answer (ASVS 14.4.1, 14.4.2, 14.4.3): JSON, never rendered, under
+/// the strict policy.
+fn assert_api_headers(answer: &Answer, what: &str) {
+    assert_every_answers_headers(answer, what);
+    assert_eq!(header(answer, "content-security-policy", what), STRICT_POLICY, "{what}");
+    assert_eq!(header(answer, "content-disposition", what), "attachment; filename=\"api.json\"", "{what}");
+    assert_eq!(header(answer, "content-type", what), "application/json", "{what}: JSON is UTF-8 by definition (RFC 8259)");
 }
 
 #[tokio::test]
@@ -378,18 +461,34 @@ async fn past_the_session_cap_the_oldest_session_ends_and_the_log_says_so() {
     }
 }
 
+/// How many real sign-ins the session-id check collects: 4 096 bits of ids.
+const SIGN_INS: usize = 32;
+
 #[tokio::test]
 async fn session_ids_are_128_random_bits_and_never_leave_the_cookie() {
     let w = World::new().await;
     w.register("alice@example.com").await;
+    // The ids the app really issues: the cookies of real sign-ins.
+    let mut tokens = std::collections::HashSet::new();
+    let mut ones = 0;
+    for _ in 0..SIGN_INS {
+        let mut device = w.device_at([198, 51, 100, 20]);
+        assert_eq!(login(&mut device, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+        let token = device.cookie.clone().unwrap().split_once('=').unwrap().1.to_owned();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&token).expect("the cookie value is base64url");
+        assert_eq!(bytes.len(), 16, "128 bits");
+        ones += bytes.iter().map(|b| b.count_ones()).sum::<u32>();
+        tokens.insert(token);
+    }
+    assert_eq!(tokens.len(), SIGN_INS, "no id repeats");
+    // Random bits are ones half the time: 2 048 of 4 096, give or take 32 (one standard
+    // deviation); a counter, a timestamp or a short seed lands far outside ±256.
+    let bits = u32::try_from(SIGN_INS * 128).unwrap();
+    assert!(ones.abs_diff(bits / 2) < 256, "{ones} of {bits} bits set: not random");
+
     let mut device = w.device_at([198, 51, 100, 20]);
     let answer = login(&mut device, "alice@example.com", PASSWORD).await;
     let token = device.cookie.clone().unwrap().split_once('=').unwrap().1.to_owned();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&token).expect("the cookie value is base64url");
-    assert_eq!(bytes.len(), 16, "128 bits");
-    let ids: std::collections::HashSet<_> = (0..1000).map(|_| tower_sessions::session::Id::default().0).collect();
-    assert_eq!(ids.len(), 1000, "fresh ids do not repeat");
-
     let mut seen = vec![answer.text.clone(), format!("{:?}", answer.headers.get("location"))];
     for endpoint in ["me", "list_sessions", "security_events"] {
         let answer = device.call(endpoint, &[]).await;
@@ -397,7 +496,85 @@ async fn session_ids_are_128_random_bits_and_never_leave_the_cookie() {
         seen.push(format!("{:?}", answer.headers.get("location")));
     }
     seen.push(device.page("/account/security").await.text);
+    // A form posted without JavaScript is answered with a redirect: its target must not carry
+    // the token either.
+    let mut form = w.device_at([198, 51, 100, 20]);
+    let redirected = form.submit("login", &[("email", "alice@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(redirected.status, StatusCode::FOUND, "{redirected:?}");
+    let location = header(&redirected, "location", "the sign-in form's redirect").to_owned();
+    assert!(location.starts_with(&format!("http://{HOST}/login")), "back to the form, which sends a signed-in user on: {location}");
+    let form_token = form.cookie.clone().expect("the form's sign-in set a cookie").split_once('=').unwrap().1.to_owned();
+    assert!(!location.contains(&form_token) && !redirected.text.contains(&form_token), "the redirect carries no token");
     assert!(seen.iter().all(|text| !text.contains(&token)), "the token appears only in the cookie");
     let stored: Vec<Document> = w.db.collection::<Document>("sessions").find(doc! {}).await.unwrap().try_collect().await.unwrap();
-    assert!(stored.iter().all(|d| !format!("{d}").contains(&token)), "the database holds the token's hash, never the token");
+    for token in tokens.iter().chain([&token, &form_token]) {
+        assert!(stored.iter().all(|d| !format!("{d}").contains(token.as_str())), "the database holds the token's hash, never the token");
+    }
+}
+
+/// The commands among `sent` that delete session documents: `delete`, and `findAndModify`
+/// with `remove` (logout's delete that returns what it deleted).
+fn session_deletes(sent: &[common::SentCommand]) -> Vec<&common::SentCommand> {
+    sent.iter()
+        .filter(|c| c.collection == "sessions")
+        .filter(|c| c.name == "delete" || (c.name == "findAndModify" && c.body.get_bool("remove").unwrap_or(false)))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_session_ending_is_written_at_write_concern_majority() {
+    let (db, commands) = common::fresh_database_logging_commands().await;
+    let mut config = common::test_config(&db);
+    config.max_sessions_per_user = 3;
+    let app = router(common::app_state_with_clock(db.clone(), config, Arc::new(SystemClock)));
+    let device = |ip: u8| {
+        let mut device = Device::new(app.clone(), FIREFOX);
+        device.ip = SocketAddr::from(([198, 51, 100, ip], 40000));
+        device
+    };
+    let mut first = device(1);
+    assert_eq!(first.call("register", &[("email", "alice@example.com"), ("password", PASSWORD)]).await.status, StatusCode::OK);
+    for ip in 2..=3 {
+        assert_eq!(login(&mut device(ip), "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+    }
+
+    // Each way a session ends, with the commands it sent to MongoDB.
+    let mut endings: Vec<(&str, Vec<common::SentCommand>)> = Vec::new();
+    let mut ending = async |name: &'static str, device: &mut Device, endpoint: &str, form: &[(&str, &str)]| {
+        let mark = commands.mark();
+        let answer = device.call(endpoint, form).await;
+        assert_eq!(answer.status, StatusCode::OK, "{name}: {answer:?}");
+        endings.push((name, commands.since(mark)));
+    };
+    let (mut a, mut b) = (device(4), device(5));
+    let alice = [("email", "alice@example.com"), ("password", PASSWORD)];
+    ending("a sign-in beyond the session cap", &mut a, "login", &alice).await;
+    ending("a sign-in over a live session (its id cycled)", &mut a, "login", &alice).await;
+    assert_eq!(login(&mut b, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+    let listed = a.call("list_sessions", &[]).await;
+    let other =
+        listed.json["sessions"].as_array().unwrap().iter().find(|s| s["current"] == false).unwrap()["handle"].as_str().unwrap().to_owned();
+    ending("revoke", &mut a, "revoke_session", &[("handle", &other)]).await;
+    ending("sign out others", &mut a, "sign_out_others", &[]).await;
+    assert_eq!(login(&mut b, "alice@example.com", PASSWORD).await.status, StatusCode::OK);
+    ending("password change", &mut a, "change_password", &[("current", PASSWORD), ("new", NEW_PASSWORD)]).await;
+    ending("logout", &mut a, "logout", &[]).await;
+    assert_eq!(login(&mut a, "alice@example.com", NEW_PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(login(&mut b, "alice@example.com", NEW_PASSWORD).await.status, StatusCode::OK);
+    ending("log out everywhere", &mut a, "logout_everywhere", &[]).await;
+    assert_eq!(login(&mut a, "alice@example.com", NEW_PASSWORD).await.status, StatusCode::OK);
+    ending("account deletion", &mut a, "delete_account", &[("password", NEW_PASSWORD)]).await;
+
+    let mut not_durable = Vec::new();
+    for (name, sent) in &endings {
+        let deletes = session_deletes(sent);
+        assert!(!deletes.is_empty(), "{name}: no delete of a session was sent: {sent:?}");
+        for delete in deletes {
+            let concern = delete.body.get_document("writeConcern").ok().and_then(|wc| wc.get_str("w").ok());
+            if concern != Some("majority") {
+                not_durable.push(format!("{name}: {} {:?}", delete.name, delete.body.get(&delete.name).zip(delete.body.get("deletes"))));
+            }
+        }
+    }
+    assert!(not_durable.is_empty(), "sessions ended without write concern majority:\n{}", not_durable.join("\n"));
 }

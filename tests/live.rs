@@ -6,92 +6,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/live_app.rs"]
+mod live_app;
 
-use std::{
-    net::SocketAddr,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use axum::{
-    Router,
-    body::Body,
-    http::{Request, StatusCode, header},
-};
-use common::http::{Device, HOST};
-use http_body_util::BodyExt;
+use axum::http::{StatusCode, header};
+use common::http::Device;
+use live_app::{FIREFOX, Next, Stream, instance, signed_in};
 use mongodb::{
     Database,
-    bson::{Document, doc},
+    bson::{DateTime, Document, doc},
 };
-use sessionguard::{
-    clock::SystemClock,
-    config::Config,
-    live::feed::{self, FeedMode},
-    server::router,
-    state::AppState,
-};
-use tower::ServiceExt;
-
-const PASSWORD: &str = "correct horse battery";
-const FIREFOX: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
-
-/// An app instance with its live feed running on `db`.
-async fn instance(db: &Database, adjust: impl FnOnce(&mut Config)) -> (AppState, Router, FeedMode) {
-    let mut config = common::test_config(db);
-    adjust(&mut config);
-    let state = common::app_state_with_clock(db.clone(), config, Arc::new(SystemClock));
-    let mode = feed::spawn(state.db.clone(), state.registry.clone(), state.live.clone()).await;
-    (state.clone(), router(state), mode)
-}
-
-async fn signed_in(app: &Router, email: &str, register: bool) -> Device {
-    let mut device = Device::new(app.clone(), FIREFOX);
-    device.ip = SocketAddr::from(([198, 51, 100, 7], 1));
-    let endpoint = if register { "register" } else { "login" };
-    let answer = device.call(endpoint, &[("email", email), ("password", PASSWORD)]).await;
-    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
-    device
-}
-
-/// An open event stream, read frame by frame.
-struct Stream(Body);
-
-impl Stream {
-    async fn open(app: &Router, device: &Device) -> Result<Self, StatusCode> {
-        let request = Request::get("/api/session_events")
-            .header(header::HOST, HOST)
-            .header(header::ACCEPT, "text/event-stream")
-            .header(header::COOKIE, device.cookie.clone().unwrap_or_default())
-            .body(Body::empty())
-            .unwrap();
-        let response = app.clone().oneshot(request).await.unwrap();
-        if response.status() != StatusCode::OK {
-            return Err(response.status());
-        }
-        Ok(Self(response.into_body()))
-    }
-
-    /// The next named event (`event:` and `data:`), skipping heartbeats, within `limit`.
-    async fn next(&mut self, limit: Duration) -> Option<(String, String)> {
-        let deadline = Instant::now() + limit;
-        let mut text = String::new();
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            let frame = tokio::time::timeout(left, self.0.frame()).await.ok()??.ok()?;
-            if let Ok(data) = frame.into_data() {
-                text.push_str(&String::from_utf8_lossy(&data));
-            }
-            while let Some(end) = text.find("\n\n") {
-                let block: String = text.drain(..end + 2).collect();
-                let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned());
-                if let (Some(event), Some(data)) = (field("event:"), field("data:")) {
-                    return Some((event, data));
-                }
-            }
-        }
-    }
-}
+use sessionguard::live::feed::FeedMode;
 
 async fn sessions(db: &Database) -> u64 {
     db.collection::<Document>("sessions").count_documents(doc! {}).await.unwrap()
@@ -109,12 +36,8 @@ async fn fan_out_on(db: &Database, expected: FeedMode) {
     let mut b_second_tab = Stream::open(&app, &b).await.unwrap();
     let mut a_tab = Stream::open(&app, &a).await.unwrap();
     let mut bob_tab = Stream::open(&app, &bob).await.unwrap();
-    // The sign-ins above may still be on their way through the feed, which lets changes gather
-    // for 25 ms after each fetch: a tab may first hear that its own user's list changed.
     for tab in [&mut b_tab, &mut b_second_tab, &mut a_tab, &mut bob_tab] {
-        while let Some(event) = tab.next(Duration::from_millis(300)).await {
-            assert_eq!(event, ("sessions".into(), "{}".into()), "before anything ended, only list changes");
-        }
+        tab.settle().await;
     }
 
     let b_handle = {
@@ -127,26 +50,22 @@ async fn fan_out_on(db: &Database, expected: FeedMode) {
     let started = Instant::now();
     assert_eq!(a.call("revoke_session", &[("handle", &b_handle)]).await.status, StatusCode::OK);
     for tab in [&mut b_tab, &mut b_second_tab] {
-        let event = tab.next(Duration::from_secs(3)).await;
-        assert_eq!(event, Some(("ended".into(), "\"ended_from_another_device\"".into())));
+        assert_eq!(tab.next(Duration::from_secs(3)).await, Next::ended("ended_from_another_device"));
     }
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
-    assert_eq!(b_tab.next(Duration::from_millis(200)).await, None, "the stream closes after its end");
-    assert_eq!(a_tab.next(Duration::from_secs(3)).await, Some(("sessions".into(), "{}".into())), "the revoking tab's list refreshes");
-    assert_eq!(bob_tab.next(Duration::from_millis(1500)).await, None, "another user hears nothing");
+    for tab in [&mut b_tab, &mut b_second_tab] {
+        assert_eq!(tab.next(Duration::from_secs(1)).await, Next::Closed, "the stream closes after its end");
+    }
+    assert_eq!(a_tab.next(Duration::from_secs(3)).await, Next::sessions(), "the revoking tab's list refreshes");
+    assert_eq!(bob_tab.next(Duration::from_millis(1500)).await, Next::Quiet, "another user hears nothing, on a stream still open");
 
     let mut a_again = Stream::open(&app, &a).await.unwrap();
     assert_eq!(a.call("logout_everywhere", &[]).await.status, StatusCode::OK);
     for tab in [&mut a_tab, &mut a_again] {
-        let event = loop {
-            match tab.next(Duration::from_secs(3)).await {
-                Some((name, _)) if name == "sessions" => continue,
-                other => break other,
-            }
-        };
-        assert_eq!(event, Some(("ended".into(), "\"signed_out_everywhere\"".into())));
+        assert_eq!(tab.next_besides_list_changes(Duration::from_secs(3)).await, Next::ended("signed_out_everywhere"));
+        assert_eq!(tab.next(Duration::from_secs(1)).await, Next::Closed);
     }
-    assert_eq!(bob_tab.next(Duration::from_millis(1500)).await, None);
+    assert_eq!(bob_tab.next(Duration::from_millis(1500)).await, Next::Quiet, "bob's stream is open and quiet");
     assert_eq!(sessions(db).await, 1, "bob's session is all that is left");
 }
 
@@ -169,7 +88,10 @@ async fn a_dead_or_missing_session_cannot_open_a_stream_and_a_full_instance_says
     let mut device = signed_in(&app, "alice@example.com", true).await;
     assert_eq!(Stream::open(&app, &Device::new(app.clone(), FIREFOX)).await.err(), Some(StatusCode::UNAUTHORIZED));
     let first = Stream::open(&app, &device).await.unwrap();
-    assert_eq!(Stream::open(&app, &device).await.err(), Some(StatusCode::SERVICE_UNAVAILABLE), "over the bound");
+    let Err(refusal) = Stream::try_open(&app, &device).await else { panic!("over the bound, a stream opened") };
+    assert_eq!(refusal.status, StatusCode::SERVICE_UNAVAILABLE, "{refusal:?}");
+    assert_eq!(refusal.json["error"]["LiveBusy"]["retry_after_secs"], 5, "busy, not a database outage: {refusal:?}");
+    assert_eq!(refusal.headers.get(header::RETRY_AFTER).map(|v| v.to_str().unwrap()), Some("5"));
     drop(first);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let old_cookie = device.cookie.clone();
@@ -181,22 +103,28 @@ async fn a_dead_or_missing_session_cannot_open_a_stream_and_a_full_instance_says
 #[tokio::test]
 async fn an_idle_watched_session_expires_on_time_and_watching_never_touches_it() {
     let db = common::fresh_database().await;
+    // The TTL monitor may remove an expired document at any moment; this test reads it after
+    // its expiry, so it removes the TTL index from its own database.
+    db.collection::<Document>("sessions").drop_index("expires_at_1").await.unwrap();
+    let idle = Duration::from_secs(3);
     let (_, app, _) = instance(&db, |c| {
-        c.idle_timeout = Duration::from_secs(3);
+        c.idle_timeout = idle;
         c.touch_interval = Duration::from_secs(1);
     })
     .await;
     let device = signed_in(&app, "alice@example.com", true).await;
     let before = db.collection::<Document>("sessions").find_one(doc! {}).await.unwrap().unwrap();
-    let started = Instant::now();
+    let last_seen = *before.get_datetime("last_seen_at").unwrap();
     let mut tab = Stream::open(&app, &device).await.unwrap();
-    let event = tab.next(Duration::from_secs(6)).await;
-    assert_eq!(event, Some(("ended".into(), "\"expired\"".into())));
-    let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(2500) && waited < Duration::from_secs(5), "expired after {waited:?}");
-    let after = db.collection::<Document>("sessions").find_one(doc! {}).await.unwrap();
-    if let Some(after) = after {
-        assert_eq!(after.get_datetime("last_seen_at").unwrap(), before.get_datetime("last_seen_at").unwrap(), "watching is not activity");
+    assert_eq!(tab.next(Duration::from_secs(8)).await, Next::ended("expired"));
+    // Measured from the session's own last activity, not from when the tab connected.
+    let idle_for = DateTime::now().saturating_duration_since(last_seen);
+    assert!(idle_for >= idle && idle_for < idle + Duration::from_secs(2), "told after {idle_for:?} without activity");
+    assert_eq!(tab.next(Duration::from_secs(1)).await, Next::Closed);
+    let after = db.collection::<Document>("sessions").find_one(doc! { "_id": before.get_str("_id").unwrap() }).await.unwrap();
+    let after = after.expect("nothing deletes an expired session before the sweep, and this database has no TTL index");
+    for field in ["last_seen_at", "expires_at"] {
+        assert_eq!(after.get_datetime(field).unwrap(), before.get_datetime(field).unwrap(), "watching is not activity: {field}");
     }
 }
 
@@ -216,16 +144,17 @@ async fn the_change_stream_resumes_after_the_database_restarts() {
 
     // The app was not restarted: the same instance ends B once the server is back.
     let mut a = a;
+    let give_up = Instant::now() + Duration::from_secs(30);
     let answer = loop {
         let answer = a.call("sign_out_others", &[]).await;
         if answer.status != StatusCode::SERVICE_UNAVAILABLE {
             break answer;
         }
+        assert!(Instant::now() < give_up, "the app still answers 503 30 s after the database came back: {answer:?}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
-    let event = b_tab.next(Duration::from_secs(10)).await;
-    assert_eq!(event, Some(("ended".into(), "\"ended_from_another_device\"".into())));
+    assert_eq!(b_tab.next(Duration::from_secs(10)).await, Next::ended("ended_from_another_device"));
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }

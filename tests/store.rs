@@ -21,7 +21,7 @@ use sessionguard::{
 };
 use time::{Duration, OffsetDateTime};
 use tower_sessions::{
-    ExpiredDeletion, SessionStore,
+    ExpiredDeletion, Expiry, Session, SessionStore,
     session::{Id, Record},
 };
 
@@ -86,7 +86,9 @@ fn record_for(user: Option<&str>, agent: &str) -> Record {
     data.insert(USER_AGENT_KEY.to_owned(), serde_json::json!(agent));
     data.insert(IP_KEY.to_owned(), serde_json::json!("203.0.113.7"));
     data.insert("theme".to_owned(), serde_json::json!({ "dark": true, "size": 3 }));
-    Record { id: Id::default(), data, expiry_date: OffsetDateTime::now_utc() }
+    // What tower-sessions sets for `Expiry::OnSessionEnd` (the app's setting): two weeks from
+    // now, far beyond the policy, so the policy's deadlines decide.
+    Record { id: Id::default(), data, expiry_date: OffsetDateTime::now_utc() + Duration::weeks(2) }
 }
 
 fn all_strings(value: &Bson, out: &mut Vec<String>) {
@@ -306,7 +308,7 @@ async fn end_all_for_user_removes_ten_thousand_sessions_in_one_call() {
     assert_eq!(f.count(doc! { "user_id": "heavy" }).await, 10_000);
 
     let started = std::time::Instant::now();
-    let ended = f.registry.end_all_for_user("heavy").await.unwrap();
+    let ended = f.registry.end_all_for_user("heavy").await.unwrap().count;
     let elapsed = started.elapsed();
     eprintln!("end_all_for_user: 10000 sessions ended in {elapsed:?}");
 
@@ -323,7 +325,7 @@ async fn end_others_keeps_only_the_current_session() {
     f.signed_in("alice", "Phone").await;
     let bob = f.signed_in("bob", "Bob").await;
 
-    assert_eq!(f.registry.end_others("alice", &current.id).await.unwrap(), 2);
+    assert_eq!(f.registry.end_others("alice", &current.id).await.unwrap().count, 2);
     assert_eq!(f.count(doc! { "user_id": "alice" }).await, 1);
     assert!(f.store.load(&current.id).await.unwrap().is_some());
     assert!(f.store.load(&bob.id).await.unwrap().is_some());
@@ -394,4 +396,33 @@ async fn a_stopped_database_yields_unavailable_quickly_and_never_panics() {
     assert!(store.save(&record).await.is_err());
     assert!(store.delete(&id).await.is_err());
     assert!(started.elapsed() < StdDuration::from_secs(15), "ten calls took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_shorter_expiry_set_through_tower_sessions_is_honoured_on_create_save_and_load() {
+    let f = Fixture::new().await;
+    let (store, clock) = (Arc::new(f.store.clone()), &f.clock);
+    let now = OffsetDateTime::now_utc();
+
+    // Created with a five-minute life.
+    let short = Session::new(None, store.clone(), Some(Expiry::AtDateTime(now + Duration::minutes(5))));
+    short.insert("user_id", "u1").await.unwrap();
+    short.save().await.unwrap();
+    let short_id = short.id().unwrap();
+
+    // Created with the policy's life, then shortened to two minutes and saved.
+    let shortened = Session::new(None, store.clone(), None);
+    shortened.insert("user_id", "u2").await.unwrap();
+    shortened.save().await.unwrap();
+    let shortened_id = shortened.id().unwrap();
+    let reloaded = Session::new(Some(shortened_id), store.clone(), None);
+    reloaded.set_expiry(Some(Expiry::AtDateTime(now + Duration::minutes(2))));
+    reloaded.insert("step", 2).await.unwrap();
+    reloaded.save().await.unwrap();
+
+    clock.advance(Duration::minutes(3));
+    assert!(store.load(&shortened_id).await.unwrap().is_none(), "past the two minutes set with set_expiry");
+    assert!(store.load(&short_id).await.unwrap().is_some(), "still inside its five minutes (and this load touches it)");
+    clock.advance(Duration::minutes(3));
+    assert!(store.load(&short_id).await.unwrap().is_none(), "a touch never extends a session past its own expiry");
 }

@@ -144,7 +144,7 @@ class Sessionguard:
         self.args = args
         self.db = client[args.db_prefix + "sessionguard"]
 
-    def start(self, log_path):
+    def start(self, log_path, extra_env=None):
         def env(port):
             return {
                 "MONGODB_URI": self.args.mongodb_uri,
@@ -155,6 +155,7 @@ class Sessionguard:
                 "HASH_CONCURRENCY": str(self.args.cycle_connections),
                 "LEPTOS_SITE_ROOT": self.args.site_root,
                 "RUST_LOG": "warn",
+                **(extra_env or {}),
             }
 
         return start([self.args.app], env, None, log_path)
@@ -426,6 +427,21 @@ def run_everywhere(system, seeded, args, log_path):
         running.stop()
 
 
+def check_answers(system, label, result, log_path):
+    """Stops the harness (so bench/run, and the smoke run in scripts/test, fail) when a run
+    measured nothing: no request completed, or, for sessionguard, any answer was not 2xx/3xx
+    or any sign-in/logout cycle failed. The peer's error answers are a finding, reported in
+    its table; it must still complete requests, or the harness itself is broken."""
+    completed = result.get("cycles", result["requests"])
+    if completed == 0:
+        raise SystemExit(f"{system}: {label} completed no {'cycle' if 'cycles' in result else 'request'}; see {log_path}")
+    if system == "sessionguard":
+        if result["non_2xx_3xx"]:
+            raise SystemExit(f"{system}: {label} got {result['non_2xx_3xx']} answers that were not 2xx or 3xx; see {log_path}")
+        if result.get("failed"):
+            raise SystemExit(f"{system}: {label} had {result['failed']} sign-in/logout steps fail; see {log_path}")
+
+
 def finish(result, running, commands, per, rate=None):
     result["rate"] = rate if rate is not None else result["requests"] / result["seconds"]
     result["rss_mib"] = running.peak_rss_mib()
@@ -433,6 +449,33 @@ def finish(result, running, commands, per, rate=None):
     result["commands"] = commands
     result["commands_per"] = sum(commands.values()) / max(per, 1)
     return result
+
+
+def run_sign_in_timing(system, seeded, args, log_path):
+    """Wrong-password sign-ins for emails that have accounts against sign-ins for emails that
+    do not, one at a time and interleaved, on sessionguard: the two medians must agree (within
+    10 %), or the answer's timing tells an attacker which emails are registered. The throttle is
+    raised for this run only, so every attempt reaches the password check."""
+    known = [f"user{k}@bench.test" for k in range(args.users)]
+    assert all(email in seeded.user_ids for email in known), "the timing probe signs in as the seeded users"
+    raised = {"LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP": "100000", "LOGIN_MAX_FAILURES_PER_ACCOUNT": "100000", "LOGIN_MAX_FAILURES_PER_IP": "100000"}
+    running = system.start(log_path, raised)
+    try:
+        times = {"known": [], "unknown": []}
+        headers = {"Origin": running.base, "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        for k in range(args.timing_attempts):
+            for label, email in (("known", known[k % len(known)]), ("unknown", f"nobody{k}@bench.test")):
+                body = urllib.parse.urlencode({"email": email, "password": "not-the-password"}).encode()
+                started = time.monotonic()
+                status, _, answer = http("POST", running.base + system.login_path, headers, body)
+                times[label].append((time.monotonic() - started) * 1e3)
+                if status != 401:
+                    raise SystemExit(f"{system.name}: a wrong sign-in for a {label} email answered {status}: {answer[:200]}; see {log_path}")
+        # The first attempts warm caches and connections on both paths alike; drop them.
+        warm = min(5, args.timing_attempts // 4)
+        return {label: statistics.median(values[warm:]) for label, values in times.items()}
+    finally:
+        running.stop()
 
 
 def run_ceiling(args):
@@ -517,6 +560,7 @@ def main():
     parser.add_argument("--scale-users", type=int, default=5000)
     parser.add_argument("--everywhere-sessions", type=int, default=10_000)
     parser.add_argument("--db-prefix", default="bench_")
+    parser.add_argument("--timing-attempts", type=int, default=200, help="wrong sign-ins per path in the timing probe")
     args = parser.parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
     log_path = os.path.join(args.work_dir, "servers.log")
@@ -539,6 +583,7 @@ def main():
         for r in range(args.rounds):
             for system in systems:
                 result = workload(system, seeded[system.name], args, log_path)
+                check_answers(system.name, label, result, log_path)
                 runs[system.name].append(result)
                 log(f"{label} round {r + 1}/{args.rounds} {system.name}: {result['rate']:,.1f}/s, p99 {result['p99_ms']:.1f} ms, {result['commands_per']:.2f} commands each, ready in {result['ready_s'] * 1e3:.0f} ms")
         return runs
@@ -557,6 +602,8 @@ def main():
     results["login-logout"] = rounds("login-logout", run_cycle, seeded)
     print(f"==> logout-everywhere: one user with {args.everywhere_sessions} sessions", flush=True)
     results["logout-everywhere"] = rounds("logout-everywhere", run_everywhere, seeded)
+    print(f"==> sign-in timing: {args.timing_attempts} wrong sign-ins each for known and unknown emails, interleaved", flush=True)
+    timing = run_sign_in_timing(systems[0], seeded[systems[0].name], args, log_path)
     seeded = seed_all(args.scale_users)
     print(f"==> scale: the page again with {args.scale_users * SESSIONS_PER_USER} sessions stored", flush=True)
     results["scale"] = rounds("scale", run_page, seeded)
@@ -567,6 +614,10 @@ def main():
     report("login-logout", "cycle", results["login-logout"], None, f"{args.cycle_connections} connections; a cycle is sign in, log out, and the old cookie refused.")
     report("logout-everywhere", "call", results["logout-everywhere"], None, f"One call ends {args.everywhere_sessions} sessions of one user; the rate is 1 / its time.")
     report("scale", "request", results["scale"], ceiling, f"N = {args.scale_users} users × {SESSIONS_PER_USER} sessions = {args.scale_users * SESSIONS_PER_USER} stored.")
+    gap = abs(timing["known"] - timing["unknown"]) / max(timing["known"], timing["unknown"])
+    print("\n### sign-in timing (sessionguard)\n")
+    print(f"Wrong password for an existing account: median {timing['known']:.1f} ms; unknown email: median {timing['unknown']:.1f} ms; "
+          f"they differ by {gap:.1%} (target: within 10 %, {'met' if gap <= 0.10 else 'NOT met'}).")
     ready = {s.name: statistics.median(r["ready_s"] for runs in results.values() for r in runs[s.name]) for s in systems}
     print("\n### start-up\n")
     for name, seconds in ready.items():
@@ -575,7 +626,7 @@ def main():
     for name, raw, gz in bundle_sizes(args.site_root):
         print(f"- {name}: {raw / 1024:,.0f} KiB raw, {gz / 1024:,.0f} KiB gzipped")
     with open(os.path.join(args.work_dir, "results.json"), "w") as out:
-        json.dump({"ceiling": ceilings, "results": results, "ready_s": ready}, out, indent=1, default=str)
+        json.dump({"ceiling": ceilings, "results": results, "ready_s": ready, "sign_in_timing_ms": timing}, out, indent=1, default=str)
     # sessionguard's guarantee is checked; the peer's lapses are a finding, reported above.
     survived = sum(r.get("survived", 0) for runs in results.values() for r in runs["sessionguard"])
     if survived:

@@ -51,6 +51,29 @@ test("register, then sign in again on the same browser", async ({ browser }) => 
   await context.close();
 });
 
+test("the session token lives only in the HttpOnly cookie: no script and no web storage can read it", async ({ browser }) => {
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const { context, page } = await signedInDevice(browser, "laptop", email);
+  // Every page a signed-in user sees, hydrated and live, has had its chance to store something.
+  for (const path of ["/", "/account/activity", "/account/security"]) {
+    await page.goto(path);
+    await new LoginPage(page).waitForHydration();
+  }
+  const cookie = (await context.cookies()).find((c) => c.name.includes("sessionguard"));
+  expect(cookie, "the session cookie is set").toBeDefined();
+  expect(cookie!.httpOnly).toBe(true);
+  const seen = await page.evaluate(() => ({
+    documentCookie: document.cookie,
+    localStorage: Object.entries(window.localStorage),
+    sessionStorage: Object.entries(window.sessionStorage),
+  }));
+  expect(seen.localStorage, "nothing in localStorage (ASVS 3.2.3)").toEqual([]);
+  expect(seen.sessionStorage, "nothing in sessionStorage").toEqual([]);
+  expect(seen.documentCookie, "scripts cannot read the session cookie").not.toContain(cookie!.value);
+  await context.close();
+});
+
 test("a wrong password is refused with a message and no session", async ({ browser }) => {
   const email = uniqueEmail();
   await createAccount(test.info().project.use.baseURL!, email);

@@ -123,9 +123,18 @@ pub async fn change_password(
     let user = reauthenticate(&cx, &signed_in.user_id, current, Field::Current).await?;
     validation::validate_password(&new).map_err(|problem| AppError::Invalid { field: Field::New, problem })?;
     let new_hash = cx.state.passwords.hash(new).await?;
-    if !cx.state.users.set_password(&user.id, &new_hash).await? {
-        return Err(AppError::NotSignedIn);
-    }
+    let user = match cx.state.users.set_password(&user, &new_hash).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Err(AppError::NotSignedIn),
+        // The write may have been applied: end the others anyway, as a change must.
+        Err(err) => {
+            tracing::warn!(%err, "a password change was not confirmed; signing out the other sessions to be safe");
+            return Err(match cx.state.registry.end_others(&user.id, &signed_in.session_id).await {
+                Ok(_) => AppError::Unavailable(Outage::PasswordChangeUnconfirmed),
+                Err(_) => AppError::Unavailable(Outage::Database),
+            });
+        }
+    };
     let ended = cx.state.registry.end_others(&user.id, &signed_in.session_id).await.map_err(|err| {
         tracing::warn!(%err, "password changed, but the other sessions could not be ended");
         AppError::Unavailable(Outage::OtherSessionsRemain)
@@ -134,21 +143,26 @@ pub async fn change_password(
         tracing::warn!(?err, "password changed, but this device's new session could not be written");
         AppError::Unavailable(Outage::PasswordChangedSignInAgain)
     })?;
-    cx.record(&user.id, SecurityEventKind::PasswordChange, handle, Some(ended)).await;
-    cx.redirect(routes::SECURITY, Notice::PasswordChanged { count: ended });
-    Ok(ended)
+    let count = ended.count;
+    cx.record_ending(&user.id, SecurityEventKind::PasswordChange, handle, ended).await;
+    cx.redirect(routes::SECURITY, Notice::PasswordChanged { count });
+    Ok(count)
 }
 
-/// Deletes the signed-in user's account after checking the password again: every session ends
-/// first (write concern `majority`), then the account's security events and throttle counters
-/// go, then the account. Answers what was removed; this device is signed out.
+/// Deletes the signed-in user's account after checking the password again, in the order that
+/// leaves no session alive whatever runs in between: the account goes first, so no sign-in can
+/// start a session any more (a sign-in already past its password check sees the account gone
+/// when it re-checks, and ends its own session); then every session of the account ends
+/// (write concern `majority`); then its security events and throttle counters are cleaned up.
+/// Answers what was removed; this device is signed out.
 ///
-/// If it stops halfway, no session is left alive (they went first), and signing in again and
-/// deleting again finishes the job.
+/// If the sessions cannot be confirmed ended, the answer says so (503) and the same request
+/// again finishes the job: a session of an account that no longer exists may end all of that
+/// account's sessions without a password, since there is nothing left to protect.
 ///
 /// # Errors
 /// 401 when not signed in, 400 when the password is wrong, 429 after too many wrong passwords,
-/// 503 when the database is unavailable (with what to do when the sessions already ended).
+/// 503 when the database is unavailable (with what to do when the account is already gone).
 #[server(endpoint = "delete_account")]
 pub async fn delete_account(
     /// The account's password, entered again.
@@ -157,18 +171,54 @@ pub async fn delete_account(
     use self::ssr::*;
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
-    let user = reauthenticate(&cx, &signed_in.user_id, password, Field::Password).await?;
-    let sessions_ended = cx.state.registry.end_all_for_user(&user.id).await.map_err(unconfirmed)?;
+    let user_id = signed_in.user_id.as_str();
+    // 1. No new sign-in: the account goes. (Already gone: an earlier deletion stopped at step 2.)
+    let email = match cx.state.users.find_by_id(user_id).await? {
+        Some(account) => {
+            let user = check_password(&cx, account, password, Field::Password).await?;
+            if let Err(err) = cx.state.users.delete(user_id).await {
+                // The delete may have been applied: end every session anyway, as a deletion must.
+                tracing::warn!(%err, "an account deletion was not confirmed; signing out every session to be safe");
+                return Err(match cx.state.registry.end_all_for_user(user_id).await {
+                    Ok(_) => {
+                        cx.flush().await;
+                        clear_site_data();
+                        AppError::Unavailable(Outage::DeletionUnconfirmed)
+                    }
+                    Err(_) => AppError::Unavailable(Outage::Database),
+                });
+            }
+            Some(user.email)
+        }
+        None => None,
+    };
+    #[cfg(feature = "test-util")]
+    cx.state.after_account_deleted.pass().await;
+    // 2. End what exists.
+    let sessions_ended = cx
+        .state
+        .registry
+        .end_all_for_user(user_id)
+        .await
+        .map_err(|err| {
+            tracing::warn!(%err, user = %user_id, "account deleted, but its sessions could not be confirmed ended");
+            AppError::Unavailable(Outage::DeletionUnfinished)
+        })?
+        .count;
     cx.flush().await;
     clear_site_data();
-    let unfinished = |err: DbError| {
-        tracing::warn!(%err, "account deletion stopped after its sessions ended");
-        AppError::Unavailable(Outage::DeletionUnfinished)
-    };
-    let events_removed = cx.state.events.delete_all(&user.id).await.map_err(unfinished)?;
-    cx.state.throttle.forget_account(&user.email).await.map_err(unfinished)?;
-    cx.state.users.delete(&user.id).await.map_err(unfinished)?;
-    tracing::info!(user = %user.id, sessions_ended, events_removed, "account deleted");
+    // 3. Clean up. The account and its sessions are gone whatever happens here: a failure is
+    // logged, and the events expire with their TTL, the counters with their window.
+    let events_removed = cx.state.events.delete_all(user_id).await.unwrap_or_else(|err| {
+        tracing::error!(%err, user = %user_id, "could not remove a deleted account's security events; they expire in 90 days");
+        0
+    });
+    if let Some(email) = email
+        && let Err(err) = cx.state.throttle.forget_account(&email).await
+    {
+        tracing::warn!(%err, "could not remove a deleted account's throttle counters; they expire with their window");
+    }
+    tracing::info!(user = %user_id, sessions_ended, events_removed, "account deleted");
     cx.redirect(routes::LOGIN, Notice::AccountDeleted { count: sessions_ended });
     Ok(AccountDeletion { sessions_ended, events_removed })
 }
@@ -178,9 +228,8 @@ mod ssr {
     pub use leptos::server_fn::ServerFn;
 
     pub use crate::{
-        api::request::{RequestContext, clear_site_data, throttled, unconfirmed},
-        auth::{Passwords, User, Users},
-        db::DbError,
+        api::request::{RequestContext, clear_site_data, throttled},
+        auth::{PasswordHashString, Passwords, StoredAccount, User, Users},
         error::{AppError, BadInput, Field, FieldProblem, Outage},
         model::{AccountDeletion, CurrentUser, SecurityEventKind},
         notice::Notice,
@@ -207,13 +256,41 @@ mod ssr {
     /// reported on the form field `field`.
     pub async fn reauthenticate(cx: &RequestContext, user_id: &str, password: String, field: Field) -> Result<User, AppError> {
         let account = cx.state.users.find_by_id(user_id).await?.ok_or(AppError::NotSignedIn)?;
+        check_password(cx, account, password, field).await
+    }
+
+    /// [`reauthenticate`] for an account already read.
+    pub async fn check_password(cx: &RequestContext, account: StoredAccount, password: String, field: Field) -> Result<User, AppError> {
         let key = cx.client.throttle_key();
         throttled(cx.state.throttle.reserve_sign_in(&account.user.email, &key).await?)?;
-        if password.chars().count() > validation::PASSWORD_MAX_CHARS || !cx.state.passwords.verify(password, Some(account.hash)).await? {
+        let matched = password.chars().count() <= validation::PASSWORD_MAX_CHARS
+            && verify_counted(cx, &account.user.email, &key, password, Some(account.hash)).await?;
+        if !matched {
             return Err(AppError::Invalid { field, problem: FieldProblem::CurrentPasswordWrong });
         }
         cx.state.throttle.sign_in_succeeded(&account.user.email, &key).await?;
         Ok(account.user)
+    }
+
+    /// Checks `password` against `hash` for an attempt reserved on the throttle for `email` from
+    /// `key`. When the check itself fails (busy, or a hash that cannot be checked), the
+    /// reservation is given back: a server failure never counts as a wrong password.
+    async fn verify_counted(
+        cx: &RequestContext,
+        email: &str,
+        key: &str,
+        password: String,
+        hash: Option<PasswordHashString>,
+    ) -> Result<bool, AppError> {
+        match cx.state.passwords.verify(password, hash).await {
+            Ok(matched) => Ok(matched),
+            Err(err) => {
+                if let Err(db) = cx.state.throttle.attempt_not_made(email, key).await {
+                    tracing::warn!(%db, "could not give back the throttle reservation of an attempt that was never checked");
+                }
+                Err(err.into())
+            }
+        }
     }
 
     /// The body of `login`. Bounds first (nothing oversized becomes a lookup or a throttle
@@ -232,14 +309,17 @@ mod ssr {
         let key = cx.client.throttle_key();
         throttled(cx.state.throttle.reserve_sign_in(&email, &key).await?)?;
         let account = cx.state.users.find_by_email(&email).await?;
-        let (user, hash, checked_at) = match account {
-            Some(account) => (Some(account.user), Some(account.hash), Some(account.password_changed_at)),
-            None => (None, None, None),
+        let (user, hash) = match account {
+            Some(account) => (Some(account.user), Some(account.hash)),
+            None => (None, None),
         };
-        let matched = cx.state.passwords.verify(password, hash).await?;
-        let (Some(user), Some(checked_at), true) = (user.clone(), checked_at, matched) else {
-            if let Some(user) = user {
-                cx.record(&user.id, SecurityEventKind::FailedLogin, None, None).await;
+        let matched = verify_counted(cx, &email, &key, password, hash).await?;
+        let (Some(user), true) = (user.clone(), matched) else {
+            // One event write on both paths: a known email must cost exactly what an unknown
+            // one does, or the answer's timing tells which emails have accounts.
+            match user {
+                Some(user) => cx.record(&user.id, SecurityEventKind::FailedLogin, None, None).await,
+                None => cx.state.events.record_unknown_account_attempt(&cx.client).await,
             }
             return Err(AppError::WrongCredentials);
         };
@@ -247,16 +327,6 @@ mod ssr {
         #[cfg(feature = "test-util")]
         cx.state.after_password_check.pass().await;
         let handle = cx.start_session(&user).await?;
-        // The password was checked against the hash read above. If it changed since, the
-        // change's `end_others` may have run before this session existed: end it here instead.
-        // Either this re-read sees the change, or the change's `end_others` runs after this
-        // session was written and ends it; no interleaving leaves it alive.
-        let still_valid = match cx.state.users.password_changed_at(&user.id).await {
-            Ok(changed_at) if changed_at == Some(checked_at) => Ok(()),
-            Ok(_) => Err(AppError::WrongCredentials),
-            Err(err) => Err(err.into()),
-        };
-        cx.undo_session_on_failure(still_valid).await?;
         cx.record(&user.id, SecurityEventKind::Login, handle, None).await;
         Ok(CurrentUser { email: user.email })
     }

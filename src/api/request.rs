@@ -15,8 +15,12 @@ use crate::{
     model::SecurityEventKind,
     notice::Notice,
     state::{AppState, app_state},
-    store::{EMAIL_KEY, EndedSession, IP_KEY, USER_AGENT_KEY, USER_ID_KEY},
+    store::{EMAIL_KEY, EndedSession, EndedSessions, IP_KEY, USER_AGENT_KEY, USER_ID_KEY},
 };
+
+/// How often ending a session that a failed sign-in left behind is tried again after the answer,
+/// a second apart, then two, and so on.
+const END_RETRIES: u32 = 5;
 
 /// What a server function knows about the request it is answering.
 pub struct RequestContext {
@@ -36,9 +40,20 @@ pub struct SignedIn {
     pub user_id: String,
 }
 
+/// A session-layer failure as an answer: data that cannot be read means this one session is
+/// unusable, so it counts as ended (401); anything else is the database being away (503).
 fn session_error(err: tower_sessions::session::Error) -> AppError {
-    tracing::warn!(%err, "session layer error");
-    AppError::Unavailable(Outage::Database)
+    use tower_sessions::{session::Error, session_store};
+    match err {
+        Error::SerdeJson(_) | Error::Store(session_store::Error::Decode(_)) => {
+            tracing::error!(%err, "a session's stored data cannot be read; treating the session as ended");
+            AppError::SessionEnded
+        }
+        Error::Store(_) => {
+            tracing::warn!(%err, "session layer error");
+            AppError::Unavailable(Outage::Database)
+        }
+    }
 }
 
 impl RequestContext {
@@ -96,6 +111,13 @@ impl RequestContext {
     /// If a step after the session was written fails, the session is ended again before the
     /// error is returned: a failed answer carries no cookie, so a session left behind would be
     /// one nobody holds (the fault matrix found this).
+    ///
+    /// The session is started on the strength of the password as `user.password_changed_at`
+    /// says it was. Once the session is written, the account is read again: if it is gone or its
+    /// password changed meanwhile, the ending that did it may have run before this session
+    /// existed, so this session is ended here instead and the answer is
+    /// [`AppError::WrongCredentials`]. Either this re-read sees the change, or that ending runs
+    /// after this session was written and ends it: no interleaving leaves it alive.
     pub async fn start_session(&self, user: &User) -> Result<Option<String>, AppError> {
         let session = &self.session;
         // A request without a session id gets a fresh one from `create`: nothing to cycle.
@@ -111,24 +133,39 @@ impl RequestContext {
         let finished = async {
             let handle = self.state.store.created_handle(&id);
             let over_cap = self.state.registry.end_oldest_beyond(&user.id, self.state.config.max_sessions_per_user).await?;
-            if over_cap > 0 {
-                self.record(&user.id, SecurityEventKind::SessionLimit, handle.clone(), Some(over_cap)).await;
+            if over_cap.count > 0 {
+                self.record_ending(&user.id, SecurityEventKind::SessionLimit, handle.clone(), over_cap).await;
             }
-            Ok(handle)
+            match self.state.users.password_changed_at(&user.id).await? {
+                Some(changed_at) if changed_at == user.password_changed_at => Ok(handle),
+                _ => Err(AppError::WrongCredentials),
+            }
         }
         .await;
         self.undo_session_on_failure(finished).await
     }
 
     /// Passes `result` through; on an error first ends the session this request just started,
-    /// which the failed answer will not hand to the browser. If even that fails, the session is
-    /// held by nobody and expires at its idle timeout.
+    /// which the failed answer will not hand to the browser. If the database cannot confirm
+    /// that end, the session is emptied so that the answer carries no cookie for it, and ending
+    /// it is tried again after the answer ([`END_RETRIES`] times).
     pub async fn undo_session_on_failure<T>(&self, result: Result<T, AppError>) -> Result<T, AppError> {
         if result.is_err()
             && let Some(id) = self.session.id()
             && let Err(err) = self.end_and_flush(&id).await
         {
-            tracing::warn!(?err, "could not end a session whose sign-in failed; it expires unused");
+            tracing::warn!(?err, "could not end a session whose sign-in failed; retrying after the answer");
+            self.session.clear().await;
+            let registry = self.state.registry.clone();
+            self.state.unfinished.spawn(async move {
+                for attempt in 1..=END_RETRIES {
+                    tokio::time::sleep(std::time::Duration::from_secs(attempt.into())).await;
+                    if registry.end(&id).await.is_ok() {
+                        return;
+                    }
+                }
+                tracing::error!("gave up ending a session nobody holds; it expires at its idle timeout");
+            });
         }
         result
     }
@@ -219,6 +256,12 @@ impl RequestContext {
     pub async fn record(&self, user_id: &str, kind: SecurityEventKind, handle: Option<String>, ended: Option<u64>) {
         self.state.events.record(user_id, kind, &self.client, handle, ended).await;
     }
+
+    /// Records that `kind`, acting from the session `handle`, ended the sessions `ended`, from
+    /// this request's client; the handles tell each ended session's open tabs why.
+    pub async fn record_ending(&self, user_id: &str, kind: SecurityEventKind, handle: Option<String>, ended: EndedSessions) {
+        self.state.events.record_ending(user_id, kind, &self.client, handle, ended).await;
+    }
 }
 
 /// Whether the `Cookie` header holds a non-empty cookie called `name`.
@@ -289,8 +332,8 @@ impl From<PasswordError> for AppError {
                 Self::Busy { retry_after_secs: 1 }
             }
             PasswordError::Failed(_) => {
-                tracing::error!(%err, "password hashing failed");
-                Self::Internal
+                tracing::error!(%err, "password hashing failed; answering 503");
+                Self::Unavailable(Outage::PasswordCheckFailed)
             }
         }
     }

@@ -58,10 +58,11 @@ pub async fn sign_out_others() -> Result<u64, AppError> {
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
     let ended = cx.state.registry.end_others(&signed_in.user_id, &signed_in.session_id).await.map_err(others_unconfirmed)?;
+    let count = ended.count;
     let handle = cx.state.registry.handle_of(&signed_in.session_id).await.ok().flatten();
-    cx.record(&signed_in.user_id, SecurityEventKind::SignOutOthers, handle, Some(ended)).await;
-    cx.redirect(routes::SECURITY, Notice::OthersSignedOut { count: ended });
-    Ok(ended)
+    cx.record_ending(&signed_in.user_id, SecurityEventKind::SignOutOthers, handle, ended).await;
+    cx.redirect(routes::SECURITY, Notice::OthersSignedOut { count });
+    Ok(count)
 }
 
 /// Ends every session of the signed-in user, this one included, and removes this device's
@@ -78,9 +79,10 @@ pub async fn logout_everywhere() -> Result<u64, AppError> {
     let ended = cx.state.registry.end_all_for_user(&signed_in.user_id).await.map_err(unconfirmed)?;
     cx.flush().await;
     clear_site_data();
-    cx.record(&signed_in.user_id, SecurityEventKind::LogoutEverywhere, handle, Some(ended)).await;
-    cx.redirect(routes::LOGIN, Notice::SignedOutEverywhere { count: ended });
-    Ok(ended)
+    let count = ended.count;
+    cx.record_ending(&signed_in.user_id, SecurityEventKind::LogoutEverywhere, handle, ended).await;
+    cx.redirect(routes::LOGIN, Notice::SignedOutEverywhere { count });
+    Ok(count)
 }
 
 /// The signed-in user's recent security activity, newest first, with the server's time so

@@ -14,6 +14,7 @@ use crate::{
     clock::Clock,
     db::{self, DbError},
     model::{SecurityEventKind, SecurityEventRow},
+    store::EndedSessions,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,7 +28,15 @@ struct EventDocument {
     user_agent: String,
     #[serde(default)]
     sessions_ended: Option<i64>,
+    /// The handles of the sessions an ending of several ended, so that live sign-out can tell
+    /// each of their tabs why (matched by handle, never by time).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ended_handles: Vec<String>,
 }
+
+/// How long a failed sign-in for an email without an account is kept: an hour, long enough for
+/// an operator to see a burst, short enough that guessing cannot fill the database.
+pub const UNKNOWN_ACCOUNT_ATTEMPT_RETENTION: time::Duration = time::Duration::hours(1);
 
 /// Records and lists security events. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -53,6 +62,32 @@ impl SecurityEvents {
         session_handle: Option<String>,
         sessions_ended: Option<u64>,
     ) {
+        self.insert(user_id, kind, client, session_handle, sessions_ended, Vec::new()).await;
+    }
+
+    /// Records that `kind`, acting from the session `session_handle`, ended the sessions
+    /// `ended`: their number, and their handles, which tell each of their open tabs why it
+    /// ended. A failure is logged and swallowed, as in [`record`](Self::record).
+    pub async fn record_ending(
+        &self,
+        user_id: &str,
+        kind: SecurityEventKind,
+        client: &ClientInfo,
+        session_handle: Option<String>,
+        ended: EndedSessions,
+    ) {
+        self.insert(user_id, kind, client, session_handle, Some(ended.count), ended.handles).await;
+    }
+
+    async fn insert(
+        &self,
+        user_id: &str,
+        kind: SecurityEventKind,
+        client: &ClientInfo,
+        session_handle: Option<String>,
+        sessions_ended: Option<u64>,
+        ended_handles: Vec<String>,
+    ) {
         let event = EventDocument {
             user_id: user_id.to_owned(),
             kind,
@@ -61,9 +96,29 @@ impl SecurityEvents {
             ip: client.ip.clone(),
             user_agent: client.user_agent.clone(),
             sessions_ended: sessions_ended.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            ended_handles,
         };
         if let Err(err) = self.events.insert_one(&event).await {
             tracing::warn!(%err, ?kind, "could not record a security event");
+        }
+    }
+
+    /// Records a failed sign-in for an email that has no account, from `client`. It belongs to
+    /// no one (no `user_id`), so no activity page shows it; it exists so that a wrong password
+    /// and an unknown email cost the same database commands, and so tell an attacker nothing.
+    /// It is discarded after [`UNKNOWN_ACCOUNT_ATTEMPT_RETENTION`] (a TTL on `discard_at`), so
+    /// guesses at unknown emails cannot fill the collection for 90 days.
+    pub async fn record_unknown_account_attempt(&self, client: &ClientInfo) {
+        let now = self.clock.now();
+        let event = doc! {
+            "kind": mongodb::bson::to_bson(&SecurityEventKind::FailedLogin).unwrap_or_default(),
+            "at": DateTime::from_time_0_3(now),
+            "discard_at": DateTime::from_time_0_3(now.saturating_add(UNKNOWN_ACCOUNT_ATTEMPT_RETENTION)),
+            "ip": &client.ip,
+            "user_agent": &client.user_agent,
+        };
+        if let Err(err) = self.events.clone_with_type::<mongodb::bson::Document>().insert_one(event).await {
+            tracing::warn!(%err, "could not record a failed sign-in for an unknown email");
         }
     }
 

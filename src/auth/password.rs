@@ -82,11 +82,12 @@ fn new_hash(password: &[u8], memory: &mut Vec<Block>) -> password_hash::Result<S
 }
 
 /// Whether `password` matches the PHC string `phc`, under the parameters `phc` names. The
-/// comparison of the outputs is constant-time (`Output`'s `PartialEq`).
+/// comparison of the outputs is constant-time (`Output`'s `PartialEq`). A string that is not a
+/// complete PHC hash is an error, never "no match".
 fn verify_phc(password: &[u8], phc: &str, memory: &mut Vec<Block>) -> password_hash::Result<bool> {
     let parsed = PasswordHash::new(phc)?;
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-        return Ok(false);
+        return Err(password_hash::Error::PhcStringField);
     };
     let version = parsed.version.map(Version::try_from).transpose()?.unwrap_or_default();
     let argon = Argon2::new(Algorithm::try_from(parsed.algorithm)?, version, Params::try_from(&parsed)?);
@@ -106,6 +107,9 @@ fn verify_phc(password: &[u8], phc: &str, memory: &mut Vec<Block>) -> password_h
 pub struct Passwords {
     slots: Arc<Semaphore>,
     memory: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// How many Argon2 runs have started, for tests that check each path does the same work.
+    #[cfg(feature = "test-util")]
+    runs: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A slot, and a working area that goes back to the pool when the run is over.
@@ -125,7 +129,18 @@ impl Drop for Run {
 impl Passwords {
     /// At most `concurrency` hashes at once.
     pub fn new(concurrency: usize) -> Self {
-        Self { slots: Arc::new(Semaphore::new(concurrency)), memory: Arc::default() }
+        Self {
+            slots: Arc::new(Semaphore::new(concurrency)),
+            memory: Arc::default(),
+            #[cfg(feature = "test-util")]
+            runs: Arc::default(),
+        }
+    }
+
+    /// How many Argon2 runs (hashes and verifications) have started on these slots.
+    #[cfg(feature = "test-util")]
+    pub fn runs(&self) -> u64 {
+        self.runs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A slot with its working area, or [`PasswordError::Busy`]. The run travels into the
@@ -133,6 +148,8 @@ impl Passwords {
     /// abandoned.
     fn run(&self) -> Result<Run, PasswordError> {
         let slot = self.slots.clone().try_acquire_owned().map_err(|_| PasswordError::Busy)?;
+        #[cfg(feature = "test-util")]
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let memory = self.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop().unwrap_or_default();
         Ok(Run { _slot: slot, memory, pool: self.memory.clone() })
     }
@@ -159,23 +176,25 @@ impl Passwords {
     }
 
     /// Whether `password` matches `stored`; with `None`, burns the same time and answers `false`.
-    /// The comparison is constant-time.
+    /// The comparison is constant-time. Exactly one Argon2 run either way.
     ///
     /// # Errors
-    /// [`PasswordError::Busy`] when every slot is taken.
+    /// [`PasswordError::Busy`] when every slot is taken; [`PasswordError::Failed`] when the
+    /// stored hash does not parse or the hashing task failed. A failure is never a "wrong
+    /// password": the caller must not count it against the account.
     pub async fn verify(&self, password: String, stored: Option<PasswordHashString>) -> Result<bool, PasswordError> {
         let mut run = self.run()?;
-        let matched = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let phc = match &stored {
-                Some(hash) => Some(hash.0.as_str()),
-                None => DUMMY_HASH.as_deref(),
+                Some(hash) => hash.0.as_str(),
+                None => DUMMY_HASH.as_deref().ok_or_else(|| PasswordError::Failed("the stand-in hash could not be made".into()))?,
             };
-            let matched = phc.is_some_and(|phc| verify_phc(password.as_bytes(), phc, &mut run.memory).unwrap_or(false));
-            matched && stored.is_some()
+            let matched = verify_phc(password.as_bytes(), phc, &mut run.memory)
+                .map_err(|e| PasswordError::Failed(format!("the stored hash cannot be checked: {e}")))?;
+            Ok(matched && stored.is_some())
         })
         .await
-        .unwrap_or(false);
-        Ok(matched)
+        .map_err(|e| PasswordError::Failed(e.to_string()))?
     }
 }
 
@@ -192,6 +211,15 @@ mod tests {
         assert!(!passwords.verify("wrong horse".into(), Some(hash.clone())).await.unwrap());
         assert!(!passwords.verify("sessionguard-no-such-account".into(), None).await.unwrap());
         assert_eq!(format!("{hash:?}"), "PasswordHashString([redacted])");
+    }
+
+    #[tokio::test]
+    async fn a_stored_hash_that_does_not_parse_is_an_error_not_a_wrong_password() {
+        let passwords = Passwords::new(1);
+        for broken in ["not a hash", "$argon2id$v=19$m=19456,t=2,p=1", ""] {
+            let outcome = passwords.verify("correct horse".into(), Some(PasswordHashString(broken.into()))).await;
+            assert!(matches!(outcome, Err(PasswordError::Failed(_))), "{broken:?} gave {outcome:?}");
+        }
     }
 
     #[tokio::test]

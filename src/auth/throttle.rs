@@ -129,9 +129,29 @@ impl LoginThrottle {
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn sign_in_succeeded(&self, email: &str, ip: &str) -> Result<(), DbError> {
+        self.give_back(email, ip, true).await
+    }
+
+    /// After an attempt whose password could not be checked at all (a hashing failure, not a
+    /// wrong password), in one write: every counter gives this attempt's reservation back, so
+    /// the server's failure never counts against the account.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn attempt_not_made(&self, email: &str, ip: &str) -> Result<(), DbError> {
+        self.give_back(email, ip, false).await
+    }
+
+    /// Gives one reservation back on each sign-in counter; with `reset_pair`, the
+    /// account-and-address counter starts again at zero instead.
+    async fn give_back(&self, email: &str, ip: &str, reset_pair: bool) -> Result<(), DbError> {
         let ids = Self::sign_in_counters(email, ip).map(|(scope, key)| counter_id(scope, &key));
         let given_back = doc! { "$max": [0_i64, { "$subtract": ["$count", 1_i64] }] };
-        let count = doc! { "$cond": [{ "$eq": ["$_id", &ids[0]] }, 0_i64, given_back] };
+        let count = if reset_pair {
+            doc! { "$cond": [{ "$eq": ["$_id", &ids[0]] }, 0_i64, given_back] }
+        } else {
+            given_back
+        };
         self.counters.update_many(doc! { "_id": { "$in": ids.to_vec() } }, vec![doc! { "$set": { "count": count } }]).await?;
         Ok(())
     }

@@ -31,6 +31,9 @@ pub struct User {
     pub id: String,
     /// The normalized email address.
     pub email: String,
+    /// When its password last changed (or the account was created), as read. A session started
+    /// on the strength of this password is only good while the stored value is unchanged.
+    pub password_changed_at: DateTime,
 }
 
 /// An account with what checking its password needs.
@@ -40,20 +43,17 @@ pub struct StoredAccount {
     pub user: User,
     /// Its password hash.
     pub hash: PasswordHashString,
-    /// When its password last changed (or the account was created). A sign-in checked against
-    /// the hash above is only good while this is unchanged.
-    pub password_changed_at: DateTime,
 }
 
 impl From<UserDocument> for StoredAccount {
     fn from(d: UserDocument) -> Self {
-        Self { user: User::from(&d), hash: PasswordHashString::from_stored(d.password_hash), password_changed_at: d.password_changed_at }
+        Self { user: User::from(&d), hash: PasswordHashString::from_stored(d.password_hash) }
     }
 }
 
 impl From<&UserDocument> for User {
     fn from(d: &UserDocument) -> Self {
-        Self { id: d.id.to_hex(), email: d.email.clone() }
+        Self { id: d.id.to_hex(), email: d.email.clone(), password_changed_at: d.password_changed_at }
     }
 }
 
@@ -112,7 +112,7 @@ impl Users {
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn password_changed_at(&self, id: &str) -> Result<Option<DateTime>, DbError> {
-        Ok(self.find_by_id(id).await?.map(|account| account.password_changed_at))
+        Ok(self.find_by_id(id).await?.map(|account| account.user.password_changed_at))
     }
 
     /// Deletes the account `id`. Returns whether there was one.
@@ -126,19 +126,21 @@ impl Users {
         Ok(self.users.delete_one(doc! { "_id": id }).await?.deleted_count == 1)
     }
 
-    /// Replaces the password of account `id` and records when. Returns whether the account exists.
+    /// Replaces the password of account `user` and records when. Returns the account as it is
+    /// now (with the new `password_changed_at`), or `None` when it no longer exists.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn set_password(&self, id: &str, hash: &PasswordHashString) -> Result<bool, DbError> {
-        let Ok(id) = ObjectId::parse_str(id) else {
-            return Ok(false);
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached, or did not confirm the write: the
+    /// password may then have changed or not.
+    pub async fn set_password(&self, user: &User, hash: &PasswordHashString) -> Result<Option<User>, DbError> {
+        let Ok(id) = ObjectId::parse_str(&user.id) else {
+            return Ok(None);
         };
         let now = DateTime::from_time_0_3(self.clock.now());
         let result = self
             .users
             .update_one(doc! { "_id": id }, doc! { "$set": { "password_hash": hash.as_str(), "password_changed_at": now } })
             .await?;
-        Ok(result.matched_count == 1)
+        Ok((result.matched_count == 1).then(|| User { password_changed_at: now, ..user.clone() }))
     }
 }

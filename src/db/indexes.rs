@@ -26,7 +26,8 @@ pub struct IndexReport {
 ///
 /// - `sessions`: `user_id` (find and end a user's sessions), unique `handle`, TTL on `expires_at`;
 /// - `users`: unique `email`;
-/// - `security_events`: `(user_id, at)`, and a 90-day TTL on `at`;
+/// - `security_events`: `(user_id, at)`, a 90-day TTL on `at`, and a TTL on `discard_at` for
+///   events that belong to no account (failed sign-ins for unknown emails);
 /// - `login_throttle`: TTL on `expires_at`.
 ///
 /// A server that refuses a TTL option gets one warning in the log instead (and a plain
@@ -54,6 +55,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<IndexReport, DbError> {
     let events = db.collection::<Document>(SECURITY_EVENTS);
     events.create_index(IndexModel::builder().keys(doc! { "user_id": 1, "at": -1 }).build()).await?;
     ensure_ttl_index(&events, "at", SECURITY_EVENT_RETENTION).await?;
+    ensure_ttl_index(&events, "discard_at", Duration::ZERO).await?;
 
     ensure_ttl_index(&db.collection::<Document>(LOGIN_THROTTLE), "expires_at", Duration::ZERO).await?;
     Ok(IndexReport { sessions_ttl })

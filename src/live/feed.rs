@@ -9,11 +9,11 @@ use std::{
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use mongodb::{
     Database,
-    bson::{DateTime, Document, doc},
+    bson::{Bson, DateTime, Document, doc, oid::ObjectId},
     change_stream::event::{ChangeStreamEvent, OperationType, ResumeToken},
 };
 
-use super::LiveSessions;
+use super::{ENDING_KINDS, Ending, LiveSessions};
 use crate::{
     db::{self, DbError},
     model::SecurityEventKind,
@@ -38,29 +38,61 @@ pub enum FeedMode {
     Polling,
 }
 
-/// The security events that end sessions, as the feed reads them.
-const ENDING_KINDS: [SecurityEventKind; 6] = [
-    SecurityEventKind::Logout,
-    SecurityEventKind::Revoke,
-    SecurityEventKind::SignOutOthers,
-    SecurityEventKind::LogoutEverywhere,
-    SecurityEventKind::PasswordChange,
-    SecurityEventKind::SessionLimit,
-];
+/// How far back each look at the security events reaches before the previous look. An event
+/// is stamped before its insert commits, so one that commits late carries a time the previous
+/// look has already passed; the overlap reads it anyway, and [`SeenEvents`] drops the repeats.
+const OVERLAP: Duration = Duration::from_secs(5);
 
-/// The change stream's filter: session inserts and deletes, and security-event inserts,
-/// projected to the few fields the hub reads (the session data never travels).
+/// The kinds of security event that end sessions, as BSON for a query.
+fn ending_kinds() -> Vec<Bson> {
+    ENDING_KINDS.iter().filter_map(|k| mongodb::bson::to_bson(k).ok()).collect()
+}
+
+/// The change stream's filter: session inserts and deletes, and inserts of security events that
+/// end sessions, projected to the few fields the hub reads (the session data never travels).
 fn pipeline() -> Vec<Document> {
     vec![
         doc! { "$match": { "$or": [
             { "ns.coll": db::SESSIONS, "operationType": { "$in": ["insert", "delete"] } },
-            { "ns.coll": db::SECURITY_EVENTS, "operationType": "insert" },
+            { "ns.coll": db::SECURITY_EVENTS, "operationType": "insert", "fullDocument.kind": { "$in": ending_kinds() } },
         ] } },
         doc! { "$project": {
             "operationType": 1, "ns": 1, "documentKey": 1,
             "fullDocument.user_id": 1, "fullDocument.kind": 1, "fullDocument.session_handle": 1,
+            "fullDocument.ended_handles": 1,
         } },
     ]
+}
+
+/// The ending a security-event document records, with its user; `None` for other kinds.
+fn ending_in(event: &Document) -> Option<(&str, Ending)> {
+    let kind = mongodb::bson::from_bson::<SecurityEventKind>(event.get("kind")?.clone()).ok()?;
+    if !ENDING_KINDS.contains(&kind) {
+        return None;
+    }
+    let ended_handles = event
+        .get_array("ended_handles")
+        .map(|handles| handles.iter().filter_map(|h| h.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let handle = event.get_str("session_handle").ok().map(str::to_owned);
+    Some((event.get_str("user_id").ok()?, Ending { kind, handle, ended_handles }))
+}
+
+/// The security events already handed to the hub, by `_id`, so that overlapping looks hand
+/// each over once. An event is forgotten once it is older than any later look reaches.
+#[derive(Debug, Default)]
+struct SeenEvents(HashMap<ObjectId, DateTime>);
+
+impl SeenEvents {
+    /// Whether the event `id`, stamped `at`, is seen for the first time.
+    fn first_time(&mut self, id: ObjectId, at: DateTime) -> bool {
+        self.0.insert(id, at).is_none()
+    }
+
+    /// Forgets the events stamped before `from`: no look from `from` on returns them again.
+    fn forget_before(&mut self, from: DateTime) {
+        self.0.retain(|_, at| *at >= from);
+    }
 }
 
 /// Starts the feed for `hub` and says which mode it runs in (logged once at start-up): a
@@ -97,6 +129,7 @@ async fn follow_changes(
     mut stream: mongodb::change_stream::ChangeStream<ChangeStreamEvent<Document>>,
 ) {
     let mut resume: Option<ResumeToken> = None;
+    let mut seen = SeenEvents::default();
     loop {
         let mut fetched_at: Option<Instant> = None;
         loop {
@@ -140,7 +173,7 @@ async fn follow_changes(
         };
         // Whatever the resumed stream replays, or a fresh one missed: the endings recorded since
         // the break first (so their reasons are known), then every watched user's sessions.
-        let caught_up = match read_endings(&db, &hub, broken_at).await {
+        let caught_up = match read_endings(&db, &hub, broken_at, &mut seen).await {
             Ok(_) => resync(&registry, &hub).await,
             Err(err) => Err(err),
         };
@@ -169,9 +202,8 @@ fn dispatch(hub: &LiveSessions, event: &ChangeStreamEvent<Document>) {
             }
         }
         (Some(db::SECURITY_EVENTS), OperationType::Insert) => {
-            let kind = full.and_then(|d| d.get("kind")).and_then(|k| mongodb::bson::from_bson::<SecurityEventKind>(k.clone()).ok());
-            if let (Some(user_id), Some(kind)) = (text("user_id"), kind) {
-                hub.ending_recorded(user_id, kind, text("session_handle"));
+            if let Some((user_id, ending)) = full.and_then(ending_in) {
+                hub.ending_recorded(user_id, ending);
             }
         }
         _ => {}
@@ -194,40 +226,75 @@ async fn resync(registry: &SessionRegistry, hub: &LiveSessions) -> Result<(), Db
     Ok(())
 }
 
-/// Hands the hub the endings of watched users recorded since `since`, in one query. Returns the
-/// time of this look, the `since` of the next.
-async fn read_endings(db: &Database, hub: &LiveSessions, since: DateTime) -> Result<DateTime, DbError> {
+/// Hands the hub the endings of watched users recorded since `since` less [`OVERLAP`], in one
+/// query, each event once (`seen`). Returns the time of this look, the `since` of the next.
+async fn read_endings(db: &Database, hub: &LiveSessions, since: DateTime, seen: &mut SeenEvents) -> Result<DateTime, DbError> {
     let looked_at = DateTime::now();
     let users = hub.watched_users();
     if users.is_empty() {
         return Ok(looked_at);
     }
-    let kinds: Vec<mongodb::bson::Bson> = ENDING_KINDS.iter().filter_map(|k| mongodb::bson::to_bson(k).ok()).collect();
-    let filter = doc! { "user_id": { "$in": &users }, "at": { "$gte": since }, "kind": { "$in": kinds } };
+    let overlap_ms = i64::try_from(OVERLAP.as_millis()).unwrap_or(i64::MAX);
+    let from = DateTime::from_millis(since.timestamp_millis().saturating_sub(overlap_ms));
+    let filter = doc! { "user_id": { "$in": &users }, "at": { "$gte": from }, "kind": { "$in": ending_kinds() } };
     let found: Vec<Document> = db.collection::<Document>(db::SECURITY_EVENTS).find(filter).await?.try_collect().await?;
-    for event in found {
-        let kind = event.get("kind").and_then(|k| mongodb::bson::from_bson::<SecurityEventKind>(k.clone()).ok());
-        if let (Ok(user_id), Some(kind)) = (event.get_str("user_id"), kind) {
-            hub.ending_recorded(user_id, kind, event.get_str("session_handle").ok());
+    for event in &found {
+        let first_time = match (event.get_object_id("_id"), event.get_datetime("at")) {
+            (Ok(id), Ok(at)) => seen.first_time(id, *at),
+            _ => true,
+        };
+        if first_time && let Some((user_id, ending)) = ending_in(event) {
+            hub.ending_recorded(user_id, ending);
         }
     }
+    seen.forget_before(from);
     Ok(looked_at)
 }
 
-/// The polling feed: once a second, the endings recorded since the last look, then every
-/// watched user's session keys, each in one query for all users. Reads only; never a touch.
+/// The polling feed: once a second, the endings recorded since the last look (and a little
+/// before, for events that committed late), then every watched user's session keys, each in
+/// one query for all users. Reads only; never a touch.
 async fn poll(db: Database, registry: SessionRegistry, hub: LiveSessions) {
     let mut since = DateTime::now();
+    let mut seen = SeenEvents::default();
     let mut ticks = tokio::time::interval(POLL_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match read_endings(&db, &hub, since).await {
+        match read_endings(&db, &hub, since, &mut seen).await {
             Ok(looked_at) => since = looked_at,
             Err(err) => tracing::warn!(%err, "live sign-out: polling security events failed; will retry"),
         }
         if let Err(err) = resync(&registry, &hub).await {
             tracing::warn!(%err, "live sign-out: polling sessions failed; will retry");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_read_by_overlapping_looks_is_handed_over_once_and_then_forgotten() {
+        let mut seen = SeenEvents::default();
+        let (early, late) = (DateTime::from_millis(1_000), DateTime::from_millis(9_000));
+        let (a, b) = (ObjectId::new(), ObjectId::new());
+        assert!(seen.first_time(a, early));
+        assert!(seen.first_time(b, late));
+        assert!(!seen.first_time(a, early), "the next look reads it again: a repeat");
+        seen.forget_before(DateTime::from_millis(5_000));
+        assert_eq!(seen.0.len(), 1, "older than any later look reaches: forgotten");
+        assert!(!seen.first_time(b, late));
+    }
+
+    #[test]
+    fn only_endings_are_read_from_security_events() {
+        let failed = doc! { "user_id": "u", "kind": "failed_login", "session_handle": "h" };
+        assert_eq!(ending_in(&failed), None, "anyone who knows an email can write these");
+        let others = doc! { "user_id": "u", "kind": "sign_out_others", "session_handle": "h", "ended_handles": ["x", "y"] };
+        let expected =
+            Ending { kind: SecurityEventKind::SignOutOthers, handle: Some("h".into()), ended_handles: vec!["x".into(), "y".into()] };
+        assert_eq!(ending_in(&others), Some(("u", expected)));
     }
 }

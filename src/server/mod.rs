@@ -31,7 +31,7 @@ const API_PREFIX: &str = "/api/";
 ///    never loads or saves a session;
 /// 3. the complete removal cookie, so a `__Host-` cookie really goes at logout (`cookie`), and
 ///    the deadline: a request still waiting on the database after `REQUEST_TIMEOUT_SECS` is
-///    dropped and answered 503 (`deadline`);
+///    answered 503; a read is dropped, a change runs on to its end (`deadline`);
 /// 4. `Cache-Control: no-store` on pages and API answers (`headers`);
 /// 5. the security headers: content security policy, nosniff, referrer policy, HSTS (`headers`);
 /// 6. tracing, outermost, so every answer is logged.
@@ -56,7 +56,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.config.clone(), api_guard::guard_api))
         .layer(session_layer(&state.config, state.store.clone()))
         .layer(middleware::map_response_with_state(state.config.clone(), complete_removal_cookie))
-        .layer(middleware::from_fn_with_state(state.config.clone(), deadline::answer_in_time))
+        .layer(middleware::from_fn_with_state(state.clone(), deadline::answer_in_time))
         .layer(middleware::from_fn(headers::no_store));
     headers::with_security_headers(router, &state.config).layer(TraceLayer::new_for_http()).with_state(state)
 }

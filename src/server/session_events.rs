@@ -18,8 +18,8 @@ use tower_sessions::{cookie::Cookie, session::Id};
 
 use crate::{
     cookie::cookie_name,
-    error::{AppError, Outage},
-    live::{LiveEvent, TabSession, Watcher},
+    error::AppError,
+    live::{LiveEvent, Refused, TabSession, Watcher},
     model::EndReason,
     state::AppState,
     store::WatchedSession,
@@ -28,15 +28,25 @@ use crate::{
 /// How often an idle stream sends a comment, so proxies keep it open.
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
+/// How long a tab refused for the server's sake (a full instance, an absent database) is asked to
+/// wait before it tries again (`Retry-After`).
+const RETRY_AFTER_SECS: u64 = 5;
+
 /// Answers a tab's request to watch its session.
 ///
 /// The session is read without counting as activity (no touch, no cookie refresh), so an open,
 /// idle tab lets its session expire at the idle timeout. 401 when the cookie names no live
-/// session; 503 when the database is away or the instance serves its maximum of streams (the
-/// page then checks on focus instead). Events: `ended` with the [`EndReason`] as JSON, then the
-/// stream closes; `sessions` when the user's list changed. At the session's deadline the
-/// session is read once more, because another tab may have extended it: still live, the timer
-/// is re-armed; gone, the tab is told `expired`.
+/// session; 429 ([`AppError::TooManyTabs`]) when the account already holds
+/// `Config::max_streams_per_account` streams here; 503 when the database is away, or
+/// ([`AppError::LiveBusy`], with `Retry-After`) when the instance serves its maximum of
+/// streams. A refused page checks on focus instead. Events: `ended` with the [`EndReason`] as
+/// JSON, then the stream closes; `sessions` when the user's list changed. At the session's
+/// deadline the session is read once more, because another tab may have extended it: still
+/// live, the timer is re-armed; gone, the tab is told `expired`.
+///
+/// A session that ends while the stream is being set up is still announced: the tab is
+/// registered with the hub before the session is read the second time, so its end is either
+/// seen by that read or delivered by the feed.
 pub async fn session_events(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(id) = session_id(&headers, cookie_name(&state.config)) else {
         return refuse(AppError::NotSignedIn);
@@ -46,21 +56,32 @@ pub async fn session_events(State(state): State<AppState>, headers: HeaderMap) -
         Ok(None) => return refuse(AppError::SessionEnded),
         Err(err) => return refuse(err.into()),
     };
-    let keys = if state.live.knows_user(&session.user_id) {
-        None
-    } else {
-        match state.registry.keys_of(&session.user_id).await {
-            Ok(keys) => Some(keys),
-            Err(err) => return refuse(err.into()),
+    let tab = TabSession { key: session.key.clone(), user_id: session.user_id.clone(), handle: session.handle.clone() };
+    let watcher = match state.live.watch(tab) {
+        Ok(watcher) => watcher,
+        Err(refused) => {
+            tracing::warn!(%refused, "refused a live session stream");
+            return refuse(match refused {
+                Refused::AccountFull(_) => AppError::TooManyTabs,
+                Refused::InstanceFull(_) => AppError::LiveBusy { retry_after_secs: RETRY_AFTER_SECS },
+            });
         }
     };
-    let tab = TabSession { key: session.key.clone(), user_id: session.user_id.clone(), handle: session.handle.clone() };
-    let watcher = match state.live.watch(tab, keys) {
-        Ok(watcher) => watcher,
-        Err(full) => {
-            tracing::warn!(%full, "refused a live session stream");
-            return refuse(AppError::Unavailable(Outage::Database));
+    if watcher.first_of_user() {
+        match state.registry.keys_of(&session.user_id).await {
+            Ok(keys) => state.live.add_keys(&session.user_id, keys),
+            Err(err) => return refuse(err.into()),
         }
+    }
+    // Registered: from here on the feed reports the session's end to the watcher. An end before
+    // that is seen now, and reported through the hub like any other.
+    let session = match state.registry.peek(&id).await {
+        Ok(Some(again)) => again,
+        Ok(None) => {
+            state.live.session_deleted(&session.key);
+            session
+        }
+        Err(err) => return refuse(err.into()),
     };
     Sse::new(events(state, id, session, watcher)).keep_alive(KeepAlive::new().interval(HEARTBEAT)).into_response()
 }
@@ -79,8 +100,12 @@ fn session_id(headers: &HeaderMap, name: &str) -> Option<Id> {
 
 fn refuse(error: AppError) -> Response {
     let mut response = (error.status_code(), Json(serde_json::json!({ "error": error, "message": error.to_string() }))).into_response();
-    if error.status_code() == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    let retry_after = match error.retry_after_secs() {
+        Some(secs) => Some(secs),
+        None => (error.status_code() == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS),
+    };
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
     }
     response
 }

@@ -34,6 +34,9 @@ pub(crate) struct SessionDocument {
     pub created_at: DateTime,
     pub last_seen_at: DateTime,
     pub expires_at: DateTime,
+    /// The tower-sessions record's own expiry as last written, which `expires_at` never passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_expires_at: Option<DateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +90,7 @@ impl SessionDocument {
             created_at: DateTime::from_time_0_3(now),
             last_seen_at: DateTime::from_time_0_3(now),
             expires_at: DateTime::from_time_0_3(expires_at),
+            record_expires_at: Some(DateTime::from_time_0_3(record.expiry_date)),
             user_agent: fields.user_agent,
             ip: fields.ip,
         })

@@ -24,5 +24,5 @@ mod session_store;
 
 pub use document::{EMAIL_KEY, IP_KEY, USER_AGENT_KEY, USER_ID_KEY};
 pub use policy::ExpiryPolicy;
-pub use registry::{ActiveSession, EndedSession, SessionRegistry, WatchedSession};
+pub use registry::{ActiveSession, EndedSession, EndedSessions, SessionRegistry, WatchedSession};
 pub use session_store::{MongoSessionStore, spawn_expired_sweeper};

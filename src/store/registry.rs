@@ -51,6 +51,19 @@ pub struct EndedSession {
     pub was_live: bool,
 }
 
+/// The sessions one `delete_many` ended: how many, and which. The handles are read just before
+/// the delete, with the same filter, for the security event that explains the ending to the
+/// ended sessions' open tabs (live sign-out matches by handle). A session created between the
+/// read and the delete still ends, and is counted, but is not named: its tabs hear a plain
+/// "ended". One deleted by someone else in between is named but not counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndedSessions {
+    /// How many sessions the delete removed, as the database answered.
+    pub count: u64,
+    /// The public handles of the sessions that matched just before the delete.
+    pub handles: Vec<String>,
+}
+
 /// A session as a live watcher sees it: whose it is, how to recognise its end, and its deadline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchedSession {
@@ -117,24 +130,43 @@ impl SessionRegistry {
     }
 
     /// Ends every session of `user_id`, the caller's own included, in one `delete_many`.
-    /// Returns how many were ended.
+    /// Returns how many were ended and the handles of those that existed just before (see
+    /// [`EndedSessions`]).
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn end_all_for_user(&self, user_id: &str) -> Result<u64, DbError> {
-        let result = self.sessions.delete_many(doc! { "user_id": user_id }).await?;
-        Ok(result.deleted_count)
+    pub async fn end_all_for_user(&self, user_id: &str) -> Result<EndedSessions, DbError> {
+        self.end_matching(doc! { "user_id": user_id }).await
     }
 
     /// Ends every session of `user_id` except the one with token `keep`, in one `delete_many`.
-    /// Returns how many were ended; `keep` stays valid.
+    /// Returns how many were ended and the handles of those that existed just before (see
+    /// [`EndedSessions`]); `keep` stays valid.
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn end_others(&self, user_id: &str, keep: &Id) -> Result<u64, DbError> {
-        let filter = doc! { "user_id": user_id, "_id": { "$ne": storage_key(keep) } };
-        let result = self.sessions.delete_many(filter).await?;
-        Ok(result.deleted_count)
+    pub async fn end_others(&self, user_id: &str, keep: &Id) -> Result<EndedSessions, DbError> {
+        self.end_matching(doc! { "user_id": user_id, "_id": { "$ne": storage_key(keep) } }).await
+    }
+
+    /// Reads the handles of the sessions `filter` matches, then deletes with the same `filter`
+    /// (never narrowed to what was read, so that a session created in between ends too).
+    async fn end_matching(&self, filter: Document) -> Result<EndedSessions, DbError> {
+        let handles = self.handles_matching(filter.clone()).await?;
+        let count = self.sessions.delete_many(filter).await?.deleted_count;
+        Ok(EndedSessions { count, handles })
+    }
+
+    async fn handles_matching(&self, filter: Document) -> Result<Vec<String>, DbError> {
+        let found: Vec<Document> = self
+            .sessions
+            .clone_with_type::<Document>()
+            .find(filter)
+            .projection(doc! { "_id": 0, "handle": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found.iter().filter_map(|d| d.get_str("handle").ok().map(str::to_owned)).collect())
     }
 
     /// Ends the session of `user_id` whose public handle is `handle`. Returns whether one was
@@ -151,26 +183,29 @@ impl SessionRegistry {
     }
 
     /// Keeps at most `cap` sessions of `user_id`: ends those beyond the `cap` most recently
-    /// created (the oldest sign-ins) and returns how many ended. One query when under the cap.
+    /// created (the oldest sign-ins) and returns how many ended, with their handles. One query
+    /// when under the cap.
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn end_oldest_beyond(&self, user_id: &str, cap: u32) -> Result<u64, DbError> {
+    pub async fn end_oldest_beyond(&self, user_id: &str, cap: u32) -> Result<EndedSessions, DbError> {
         let excess: Vec<Document> = self
             .sessions
             .clone_with_type::<Document>()
             .find(doc! { "user_id": user_id })
             .sort(doc! { "created_at": -1, "_id": -1 })
             .skip(u64::from(cap))
-            .projection(doc! { "_id": 1 })
+            .projection(doc! { "_id": 1, "handle": 1 })
             .await?
             .try_collect()
             .await?;
         if excess.is_empty() {
-            return Ok(0);
+            return Ok(EndedSessions::default());
         }
+        let handles = excess.iter().filter_map(|d| d.get_str("handle").ok().map(str::to_owned)).collect();
         let keys: Vec<Bson> = excess.into_iter().filter_map(|mut d| d.remove("_id")).collect();
-        Ok(self.sessions.delete_many(doc! { "user_id": user_id, "_id": { "$in": keys } }).await?.deleted_count)
+        let count = self.sessions.delete_many(doc! { "user_id": user_id, "_id": { "$in": keys } }).await?.deleted_count;
+        Ok(EndedSessions { count, handles })
     }
 
     /// The live session with token `session_id`, read without counting as activity: no touch,

@@ -36,10 +36,18 @@ const CREATE_ATTEMPTS: usize = 4;
 /// - `save` only updates a document that exists and has not expired; it never upserts, so a
 ///   session deleted by anyone (logout, revoke, expiry) stays deleted even if a request that
 ///   was already in flight saves it afterwards.
-/// - `load` returns `None` for a missing session and for one past its idle or absolute
-///   deadline under the current [`ExpiryPolicy`].
+/// - `load` returns `None` for a missing session, for one past its idle or absolute deadline
+///   under the current [`ExpiryPolicy`], and for one past the record's own expiry (a session
+///   given a shorter life with `Session::set_expiry` keeps it: every write takes the earliest
+///   of the three deadlines).
+/// - A stored session that cannot be decoded is treated as ended: `load` logs it, deletes it
+///   and returns `None`, so one corrupt document signs one session out instead of answering
+///   "database unavailable" on every request that carries its cookie.
+/// - Every delete (the session layer's `cycle_id` and `flush`) waits for a majority of the
+///   replica set, like the registry's endings ([`db::durable`]): an ended session cannot come
+///   back in a failover.
 /// - An unchanged session is written (touched) at most once per touch interval.
-/// - A `save` of exactly the data that `create` wrote moments ago is skipped: tower-sessions
+/// - A `save` of exactly the data (and no earlier expiry) that `create` wrote moments ago is skipped: tower-sessions
 ///   saves again at the end of a request whose handler already saved, and that second write
 ///   would cost a round trip and, if it failed, answer 500 without a cookie for a session that
 ///   exists. Skipping a write never brings a session back; it only declines to repeat one.
@@ -50,6 +58,8 @@ const CREATE_ATTEMPTS: usize = 4;
 #[derive(Debug, Clone)]
 pub struct MongoSessionStore {
     sessions: Collection<SessionDocument>,
+    /// The same collection with [`db::durable`] options, for every delete.
+    ending: Collection<SessionDocument>,
     policy: ExpiryPolicy,
     clock: Arc<dyn Clock>,
     just_created: Recent<JustCreated>,
@@ -62,6 +72,7 @@ pub struct MongoSessionStore {
 struct JustCreated {
     data: Document,
     handle: String,
+    expires_at: OffsetDateTime,
 }
 
 impl MongoSessionStore {
@@ -70,7 +81,14 @@ impl MongoSessionStore {
     /// Call [`db::ensure_indexes`] once at start-up as well. Loads read from the primary (the
     /// driver's default, kept on purpose: a secondary may still hold a session that has ended).
     pub fn new(db: &Database, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
-        Self { sessions: db.collection(db::SESSIONS), policy, clock, just_created: Recent::default(), recently_ended: Recent::default() }
+        Self {
+            sessions: db.collection(db::SESSIONS),
+            ending: db.collection_with_options(db::SESSIONS, db::durable()),
+            policy,
+            clock,
+            just_created: Recent::default(),
+            recently_ended: Recent::default(),
+        }
     }
 
     /// The public handle of the session this store created for token `id` moments ago (in the
@@ -90,16 +108,27 @@ impl MongoSessionStore {
         )
     }
 
-    /// The pipeline update that marks a live session as seen now and recomputes its deadline
-    /// from its own `created_at`, so the absolute lifetime survives every touch.
-    fn touch_update(&self, now: OffsetDateTime, extra: Document) -> Vec<Document> {
-        let idle_deadline = DateTime::from_time_0_3(now.saturating_add(self.policy.idle_timeout()));
+    /// The pipeline update that marks a live session as seen now and recomputes its deadline:
+    /// the earliest of the idle deadline, its own `created_at` plus the absolute lifetime (so
+    /// the lifetime survives every touch), and the record's own expiry `record_expiry`.
+    fn touch_update(&self, now: OffsetDateTime, record_expiry: Option<OffsetDateTime>, extra: Document) -> Vec<Document> {
+        let idle_deadline = now.saturating_add(self.policy.idle_timeout());
+        let own_deadline = DateTime::from_time_0_3(record_expiry.map_or(idle_deadline, |expiry| expiry.min(idle_deadline)));
         let lifetime_ms = self.policy.absolute_lifetime().whole_milliseconds();
         let lifetime_ms = i64::try_from(lifetime_ms).unwrap_or(i64::MAX);
         let mut set = extra;
         set.insert("last_seen_at", DateTime::from_time_0_3(now));
-        set.insert("expires_at", doc! { "$min": [idle_deadline, { "$add": ["$created_at", lifetime_ms] }] });
+        set.insert("expires_at", doc! { "$min": [own_deadline, { "$add": ["$created_at", lifetime_ms] }] });
         vec![doc! { "$set": set }]
+    }
+
+    /// Deletes the undecodable session `id` and reports it gone; see the type's guarantees.
+    async fn discard_corrupt(&self, id: &Id, reason: &str) -> session_store::Result<Option<Record>> {
+        tracing::error!(key = %super::document::storage_key(id), %reason, "a stored session cannot be decoded; ending it");
+        if let Err(err) = self.ending.delete_one(by_key(id)).await {
+            tracing::warn!(%err, "could not delete an undecodable session; it stays unusable until it expires");
+        }
+        Ok(None)
     }
 
     /// The filter that matches the session only while it is live, so no write revives it.
@@ -115,10 +144,11 @@ impl SessionStore for MongoSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         for _ in 0..CREATE_ATTEMPTS {
             let now = self.clock.now();
-            let document = SessionDocument::new(record, now, self.policy.expires_at(now, now))?;
+            let document = SessionDocument::new(record, now, self.policy.expires_at(now, now).min(record.expiry_date))?;
             match self.sessions.insert_one(&document).await {
                 Ok(_) => {
-                    self.just_created.remember(record.id, JustCreated { data: document.data, handle: document.handle });
+                    let expires_at = document.expires_at.to_time_0_3();
+                    self.just_created.remember(record.id, JustCreated { data: document.data, handle: document.handle, expires_at });
                     return Ok(());
                 }
                 Err(err) if is_duplicate_key(&err) => {
@@ -134,42 +164,51 @@ impl SessionStore for MongoSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let now = self.clock.now();
         let fields = LiftedFields::from_record(record)?;
-        if self.just_created.take(&record.id).is_some_and(|created| created.data == fields.data) {
+        let unchanged = |created: JustCreated| created.data == fields.data && record.expiry_date >= created.expires_at;
+        if self.just_created.take(&record.id).is_some_and(unchanged) {
             return Ok(());
         }
         let optional = |value: Option<String>| value.map_or(Bson::Null, Bson::String);
-        let mut extra = doc! { "data": { "$literal": fields.data } };
+        let mut extra = doc! { "data": { "$literal": fields.data }, "record_expires_at": DateTime::from_time_0_3(record.expiry_date) };
         // Values come from the session, so `$literal` keeps a "$..." string from being read as a field path.
         extra.insert("user_id", doc! { "$literal": optional(fields.user_id) });
         extra.insert("user_agent", doc! { "$literal": optional(fields.user_agent) });
         extra.insert("ip", doc! { "$literal": optional(fields.ip) });
-        self.sessions.update_one(Self::live_filter(&record.id, now), self.touch_update(now, extra)).await.map_err(DbError::from)?;
+        let update = self.touch_update(now, Some(record.expiry_date), extra);
+        self.sessions.update_one(Self::live_filter(&record.id, now), update).await.map_err(DbError::from)?;
         Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let now = self.clock.now();
         // By `_id` alone: index-only on every MongoDB-compatible server; expiry is checked below.
-        let Some(document) = self.sessions.find_one(by_key(session_id)).await.map_err(DbError::from)? else {
-            return Ok(None);
+        let document = match self.sessions.find_one(by_key(session_id)).await.map_err(DbError::from) {
+            Ok(Some(document)) => document,
+            Ok(None) => return Ok(None),
+            Err(DbError::Decode(reason)) => return self.discard_corrupt(session_id, &reason).await,
+            Err(err) => return Err(err.into()),
         };
         if !document.is_live(&self.policy, now) {
             return Ok(None);
         }
         if self.policy.needs_touch(document.last_seen_at.to_time_0_3(), now) {
+            let record_expiry = document.record_expires_at.map(DateTime::to_time_0_3);
             self.sessions
-                .update_one(Self::live_filter(session_id, now), self.touch_update(now, Document::new()))
+                .update_one(Self::live_filter(session_id, now), self.touch_update(now, record_expiry, Document::new()))
                 .await
                 .map_err(DbError::from)?;
         }
-        Ok(Some(document.into_record(*session_id)?))
+        match document.into_record(*session_id) {
+            Ok(record) => Ok(Some(record)),
+            Err(err) => self.discard_corrupt(session_id, &err.to_string()).await,
+        }
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         if self.recently_ended.take(session_id).is_some() {
             return Ok(());
         }
-        self.sessions.delete_one(by_key(session_id)).await.map_err(DbError::from)?;
+        self.ending.delete_one(by_key(session_id)).await.map_err(DbError::from)?;
         Ok(())
     }
 }

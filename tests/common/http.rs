@@ -59,6 +59,12 @@ impl Device {
         Self { app, ..self.clone() }
     }
 
+    /// The same device holding `cookie` (`name=value`) instead of its own: for replaying a
+    /// cookie after the server told the browser to drop it, as a thief who copied it would.
+    pub fn holding(&self, cookie: &str) -> Self {
+        Self { cookie: Some(cookie.to_owned()), ..self.clone() }
+    }
+
     /// POSTs a form to `/api/<endpoint>` from this site.
     pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Answer {
         self.call_with(endpoint, form, &[("origin", &format!("http://{HOST}"))]).await
@@ -75,6 +81,20 @@ impl Device {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// POSTs a form to `/api/<endpoint>` as a browser without JavaScript submits one from the
+    /// sign-in page: it accepts HTML, so the server answers with a redirect.
+    pub async fn submit(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Answer {
+        let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+        let request = Request::post(format!("/api/{endpoint}"))
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html")
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::REFERER, format!("http://{HOST}/login"))
+            .header(header::USER_AGENT, &self.user_agent);
         self.send(request.body(Body::from(body)).unwrap()).await
     }
 

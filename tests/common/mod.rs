@@ -5,13 +5,18 @@
 pub mod http;
 pub mod server;
 
-use std::{ops::Deref, sync::Arc, time::Duration};
+use std::{
+    ops::Deref,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use futures_util::TryStreamExt;
 use leptos::config::get_configuration;
 use mongodb::{
     Client, Database,
     bson::{Document, doc},
+    event::{EventHandler, command::CommandEvent},
     options::ClientOptions,
 };
 use sessionguard::{
@@ -20,6 +25,7 @@ use sessionguard::{
     db::ensure_indexes,
     state::AppState,
 };
+use sha2::Digest;
 
 /// The test server's address: `MONGODB_URI`, as scripts/test sets it.
 pub fn mongodb_uri() -> String {
@@ -70,6 +76,12 @@ impl TestDatabase {
         self.0.collection::<Document>("sessions").find(doc! { "user_id": user_id }).await.unwrap().try_collect().await.unwrap()
     }
 
+    /// The session document that the session cookie `cookie` (`name=value`) names, looked up
+    /// by `_id` as the server does; `None` when there is none.
+    pub async fn session_of_cookie(&self, cookie: &str) -> Option<Document> {
+        self.0.collection::<Document>("sessions").find_one(doc! { "_id": session_key(cookie) }).await.unwrap()
+    }
+
     /// The security events of kind `kind` of the account with this email.
     pub async fn events_of(&self, email: &str, kind: &str) -> Vec<Document> {
         let user_id = self.user_id(email).await;
@@ -93,15 +105,83 @@ pub async fn fresh_standalone_database() -> TestDatabase {
     fresh_database_on(uri).await
 }
 
+/// A fresh, indexed database on the main test server whose client records every command it
+/// sends (the driver's command monitoring), for tests that check what reached MongoDB.
+pub async fn fresh_database_logging_commands() -> (TestDatabase, CommandLog) {
+    let log = CommandLog::default();
+    let db = fresh_database_with(mongodb_uri(), Some(log.clone())).await;
+    (db, log)
+}
+
 async fn fresh_database_on(uri: String) -> TestDatabase {
+    fresh_database_with(uri, None).await
+}
+
+async fn fresh_database_with(uri: String, log: Option<CommandLog>) -> TestDatabase {
     let name = format!("sessionguard_test_{}", unique_suffix());
     let mut options = ClientOptions::parse(&uri).await.unwrap();
     options.server_selection_timeout = Some(Duration::from_secs(5));
     options.app_name = Some(name.clone());
+    options.command_event_handler = log.map(|log| EventHandler::callback(move |event| log.record(event)));
     let client = Client::with_options(options).unwrap();
     let db = client.database(&name);
     ensure_indexes(&db).await.expect("creating indexes on the test database");
     TestDatabase(db, uri)
+}
+
+/// The `_id` under which the session of cookie `cookie` (`name=value`) is stored: the hex
+/// SHA-256 of the cookie's value (DESIGN.md §3), so a test can find a session by its `_id`.
+pub fn session_key(cookie: &str) -> String {
+    let (_, token) = cookie.split_once('=').expect("a session cookie is name=value");
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// One command a test database's client sent: its name, the collection it names (empty for
+/// commands on the database, such as `ping`) and the whole command as sent.
+#[derive(Debug, Clone)]
+pub struct SentCommand {
+    pub name: String,
+    pub collection: String,
+    pub body: Document,
+}
+
+/// The commands a client sent, in order, as the driver's command monitoring reported them.
+#[derive(Debug, Clone, Default)]
+pub struct CommandLog(Arc<Mutex<Vec<SentCommand>>>);
+
+impl CommandLog {
+    /// Keeps each command as it starts; what the server answered is not kept.
+    fn record(&self, event: CommandEvent) {
+        if let CommandEvent::Started(started) = event {
+            let collection = started.command.get_str(&started.command_name).unwrap_or_default().to_owned();
+            let sent = SentCommand { name: started.command_name, collection, body: started.command };
+            self.0.lock().unwrap().push(sent);
+        }
+    }
+
+    /// A mark for [`CommandLog::since`]: how many commands have been sent so far.
+    pub fn mark(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    /// The commands sent after `mark` (a [`CommandLog::mark`] taken earlier).
+    pub fn since(&self, mark: usize) -> Vec<SentCommand> {
+        self.0.lock().unwrap()[mark..].to_vec()
+    }
+
+    /// Waits until `count` commands named `name` on `collection` have been sent after `mark`,
+    /// failing the test if that takes longer than `limit`.
+    pub async fn wait_for(&self, mark: usize, count: usize, name: &str, collection: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let sent = self.since(mark).iter().filter(|c| c.name == name && c.collection == collection).count();
+            if sent >= count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "only {sent} of {count} `{name}` commands on {collection} were sent within {limit:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 fn unique_suffix() -> String {
