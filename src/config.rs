@@ -316,6 +316,11 @@ impl Config {
         if self.hash_concurrency == 0 || self.max_sessions_per_user == 0 {
             return invalid("HASH_CONCURRENCY and MAX_SESSIONS_PER_USER must be at least 1");
         }
+        if self.max_session_streams == 0 || self.max_streams_per_account == 0 {
+            return invalid(
+                "MAX_SESSION_STREAMS and MAX_STREAMS_PER_ACCOUNT must be at least 1, or live sign-out would be off for everyone",
+            );
+        }
         if self.trust_proxy && self.trust_proxy_hops == 0 {
             return invalid("TRUST_PROXY_HOPS must be at least 1 when TRUST_PROXY is on");
         }
@@ -460,6 +465,8 @@ mod tests {
             ("TOUCH_INTERVAL_SECS", "1800", "TOUCH_INTERVAL_SECS"),
             ("LOGIN_THROTTLE_WINDOW_SECS", "0", "LOGIN_THROTTLE_WINDOW_SECS"),
             ("HASH_CONCURRENCY", "0", "HASH_CONCURRENCY"),
+            ("MAX_STREAMS_PER_ACCOUNT", "0", "MAX_STREAMS_PER_ACCOUNT"),
+            ("MAX_SESSION_STREAMS", "0", "MAX_SESSION_STREAMS"),
         ] {
             let env = |n: &str| (n == name).then(|| value.to_string());
             let err = Config::from_sources(None, env).unwrap_err();

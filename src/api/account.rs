@@ -123,6 +123,7 @@ pub async fn change_password(
     let user = reauthenticate(&cx, &signed_in.user_id, current, Field::Current).await?;
     validation::validate_password(&new).map_err(|problem| AppError::Invalid { field: Field::New, problem })?;
     let new_hash = cx.state.passwords.hash(new).await?;
+    let acting_handle = cx.state.registry.handle_of(&signed_in.session_id).await?;
     let user = match cx.state.users.set_password(&user, &new_hash).await {
         Ok(Some(user)) => user,
         Ok(None) => return Err(AppError::NotSignedIn),
@@ -139,12 +140,15 @@ pub async fn change_password(
         tracing::warn!(%err, "password changed, but the other sessions could not be ended");
         AppError::Unavailable(Outage::OtherSessionsRemain)
     })?;
-    let handle = cx.start_session(&user).await.map_err(|err| {
+    // Recorded at once after the delete, naming the session that acted: the ended tabs learn
+    // why without waiting for this device's new session, and the log has the change even if
+    // that new session cannot be written.
+    let count = ended.count;
+    cx.record_ending(&user.id, SecurityEventKind::PasswordChange, acting_handle, ended).await;
+    cx.start_session(&user).await.map_err(|err| {
         tracing::warn!(?err, "password changed, but this device's new session could not be written");
         AppError::Unavailable(Outage::PasswordChangedSignInAgain)
     })?;
-    let count = ended.count;
-    cx.record_ending(&user.id, SecurityEventKind::PasswordChange, handle, ended).await;
     cx.redirect(routes::SECURITY, Notice::PasswordChanged { count });
     Ok(count)
 }

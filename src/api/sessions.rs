@@ -57,9 +57,11 @@ pub async fn sign_out_others() -> Result<u64, AppError> {
     use self::ssr::*;
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
+    // The acting session's handle is read first, so that the ending's record follows its delete
+    // at once: the other tabs learn why their session ended without waiting on another read.
+    let handle = cx.state.registry.handle_of(&signed_in.session_id).await.ok().flatten();
     let ended = cx.state.registry.end_others(&signed_in.user_id, &signed_in.session_id).await.map_err(others_unconfirmed)?;
     let count = ended.count;
-    let handle = cx.state.registry.handle_of(&signed_in.session_id).await.ok().flatten();
     cx.record_ending(&signed_in.user_id, SecurityEventKind::SignOutOthers, handle, ended).await;
     cx.redirect(routes::SECURITY, Notice::OthersSignedOut { count });
     Ok(count)

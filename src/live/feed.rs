@@ -216,12 +216,13 @@ async fn resync(registry: &SessionRegistry, hub: &LiveSessions) -> Result<(), Db
     if users.is_empty() {
         return Ok(());
     }
+    let known_before: HashMap<String, HashSet<String>> = users.iter().map(|u| (u.clone(), hub.known_keys(u))).collect();
     let mut keys: HashMap<String, HashSet<String>> = users.iter().map(|u| (u.clone(), HashSet::new())).collect();
     for (user_id, key) in registry.keys_of_users(&users).await? {
         keys.entry(user_id).or_default().insert(key);
     }
     for (user_id, keys) in keys {
-        hub.reconcile(&user_id, &keys);
+        hub.reconcile(&user_id, &keys, &known_before[&user_id]);
     }
     Ok(())
 }

@@ -167,6 +167,11 @@ impl HubState {
         self.users.keys().cloned().collect()
     }
 
+    /// The session keys of `user_id` this hub knows of now.
+    pub fn known_keys(&self, user_id: &str) -> HashSet<String> {
+        self.users.get(user_id).map(|user| user.keys.clone()).unwrap_or_default()
+    }
+
     /// How many tabs are connected.
     pub fn tab_count(&self) -> usize {
         self.tabs.len()
@@ -295,11 +300,13 @@ impl HubState {
     }
 
     /// The full set of `user_id`'s session keys, as a poll saw it: reports what was created and
-    /// deleted since the last look.
-    pub fn reconcile(&mut self, user_id: &str, keys: &HashSet<String>, now: Instant) -> Vec<Output> {
+    /// deleted since the last look. Only keys in `known_before` (what the hub knew when the poll's
+    /// query was sent) can be reported deleted: a session created while the query ran is simply
+    /// missing from its answer, and must not be told it ended.
+    pub fn reconcile(&mut self, user_id: &str, keys: &HashSet<String>, known_before: &HashSet<String>, now: Instant) -> Vec<Output> {
         let Some(user) = self.users.get(user_id) else { return Vec::new() };
         let created: Vec<String> = keys.difference(&user.keys).cloned().collect();
-        let deleted: Vec<String> = user.keys.difference(keys).cloned().collect();
+        let deleted: Vec<String> = user.keys.difference(keys).filter(|key| known_before.contains(*key)).cloned().collect();
         let mut outputs = Vec::new();
         for key in created {
             outputs.extend(self.session_created(&key, user_id));
@@ -500,9 +507,25 @@ mod tests {
         let mut hub = HubState::new(10, 10, WAIT);
         let a = hub.watch(tab("ka", "alice", "ha")).unwrap();
         hub.add_keys("alice", vec!["kb".into()]);
-        let outputs = hub.reconcile("alice", &HashSet::from(["kb".to_owned(), "kc".to_owned()]), now);
+        let known_before = hub.known_keys("alice");
+        let outputs = hub.reconcile("alice", &HashSet::from(["kb".to_owned(), "kc".to_owned()]), &known_before, now);
         let timer = reason_timer(&outputs).expect("ka was deleted");
         assert_eq!(told(&hub.timer(timer)), vec![(a, LiveEvent::Ended(EndReason::Ended))]);
         assert!(hub.owners.contains_key("kc") && !hub.owners.contains_key("ka"));
+    }
+
+    #[test]
+    fn a_session_created_while_a_poll_ran_is_not_told_it_ended() {
+        let now = Instant::now();
+        let mut hub = HubState::new(10, 10, WAIT);
+        hub.watch(tab("ka", "alice", "ha")).unwrap();
+        let known_before = hub.known_keys("alice");
+        // A new session signs in and its tab connects while the poll's query runs; the answer
+        // (taken before the sign-in) lists only ka.
+        let fresh = hub.watch(tab("kn", "alice", "hn")).unwrap();
+        let outputs = hub.reconcile("alice", &HashSet::from(["ka".to_owned()]), &known_before, now);
+        assert!(reason_timer(&outputs).is_none(), "nothing was deleted: {outputs:?}");
+        assert!(!told(&outputs).iter().any(|(id, event)| *id == fresh && matches!(event, LiveEvent::Ended(_))));
+        assert!(hub.owners.contains_key("kn"), "the new session stays known");
     }
 }

@@ -206,10 +206,16 @@ impl LiveSessions {
         self.run(|hub, now| hub.ending_recorded(user_id, ending, now));
     }
 
+    /// The session keys of `user_id` this instance knows of now: taken before a poll's query,
+    /// for [`reconcile`](Self::reconcile).
+    pub fn known_keys(&self, user_id: &str) -> HashSet<String> {
+        self.shell().hub.known_keys(user_id)
+    }
+
     /// The full set of `user_id`'s session keys, as a poll saw it: reports what was created and
-    /// deleted since the last look.
-    pub fn reconcile(&self, user_id: &str, keys: &HashSet<String>) {
-        self.run(|hub, now| hub.reconcile(user_id, keys, now));
+    /// deleted since the last look; only keys in `known_before` can have been deleted.
+    pub fn reconcile(&self, user_id: &str, keys: &HashSet<String>, known_before: &HashSet<String>) {
+        self.run(|hub, now| hub.reconcile(user_id, keys, known_before, now));
     }
 }
 
