@@ -32,11 +32,6 @@ pub fn utc_minute(ms: i64) -> String {
     format!("{date} {hour:02}:{minute:02} UTC")
 }
 
-/// The date of the instant `ms` as "2026-11-26" (UTC).
-pub fn utc_date(ms: i64) -> String {
-    civil(ms).0
-}
-
 /// The instant as an RFC 3339 string, for `<time datetime>`.
 pub fn rfc3339(ms: i64) -> String {
     let (date, hour, minute) = civil(ms);
@@ -90,6 +85,5 @@ mod tests {
         assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc_minute(1_795_000_000_000), "2026-11-18 11:06 UTC");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert_eq!(utc_date(1_795_000_000_000), "2026-11-18");
     }
 }

@@ -8,7 +8,7 @@ use crate::{
     current_user::provide_current_user,
     model::EndReason,
     routes,
-    session_watch::{LiveSession, SessionWatch, end_here_while},
+    session_watch::{LiveSession, SessionWatch, own_ending},
 };
 
 /// Header, navigation and footer around `children`. Provides the current-user resource and the
@@ -18,12 +18,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     let user = provide_current_user();
     let live = LiveSession::provide();
     let logout = ServerAction::<Logout>::new();
-    end_here_while(
-        live,
-        move || logout.pending().get(),
-        move || matches!(logout.value().get(), Some(Ok(()))),
-        EndReason::LoggedOutInAnotherTab,
-    );
+    own_ending(live, logout.pending(), move || matches!(logout.value().get(), Some(Ok(()))), EndReason::LoggedOutInAnotherTab);
     let account_links = move || {
         Suspend::new(async move {
             match user.0.await {

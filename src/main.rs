@@ -14,17 +14,15 @@ use sessionguard::{
     config::Config,
     db::{self, ensure_indexes},
     live,
+    logging::log_filter,
     server::router,
     state::AppState,
     store::spawn_expired_sweeper,
 };
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,mongodb=warn")))
-        .init();
+    tracing_subscriber::fmt().with_env_filter(log_filter(std::env::var("RUST_LOG").ok().as_deref())).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["serve"] => serve().await,

@@ -95,6 +95,9 @@ pub struct SecurityEventRow {
     pub ip: String,
     /// A readable summary of the requesting device.
     pub device: String,
+    /// For a revoke, a readable summary of the device whose session it ended, as that
+    /// session's sign-in recorded it (when that record is still kept).
+    pub ended_device: Option<String>,
     /// How many sessions were ended, for actions that end several.
     pub sessions_ended: Option<u64>,
 }

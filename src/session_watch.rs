@@ -3,10 +3,26 @@
 //! its session ends, however and wherever, the page says why at once and then moves to the
 //! sign-in page, keeping where the user was as `next`. Without JavaScript nothing of this runs,
 //! and the next request gets the usual "Your session ended" flow.
+//!
+//! **Own endings.** A tab that cycles or ends its own session (logout, password change, log
+//! out everywhere, revoking its own row, deleting the account) knows it, and is never told
+//! that its session ended elsewhere. Two rules make that hold for every action, not only for
+//! the ones that remember to say so:
+//! - The stream watches the session id the tab held when it connected. Its news that this id
+//!   ended is checked before it is shown: once none of this tab's own requests is running, the
+//!   tab opens the stream again with the cookie it holds now. If the stream opens, the id was
+//!   replaced by this tab (or by another tab of this browser, which shares the cookie): the tab
+//!   listens on the session it holds now and says nothing. If the server refuses it, the
+//!   session really ended, and the tab says why.
+//! - A tab that ended its own session ignores every later report of that end (it is moving
+//!   to the sign-in page with its own message), until it is signed in again.
+//!
+//! Pages register their actions with [`own_request`] (may cycle the session) or [`own_ending`]
+//! (ends it when it succeeds).
 
 use leptos::prelude::*;
 
-use crate::{current_user::use_current_user, model::EndReason, notice::Notice};
+use crate::{current_user::use_current_user, model::EndReason};
 
 /// What the tab knows about its session, shared through context by the layout.
 #[derive(Debug, Clone, Copy)]
@@ -15,12 +31,15 @@ pub struct LiveSession {
     pub ended: RwSignal<Option<EndReason>>,
     /// Bumped when the user's list of sessions changed elsewhere: the security page refetches.
     pub sessions_changed: RwSignal<u32>,
-    /// Set while this tab is ending its own session (logout, log out everywhere), so the news of
-    /// that end, coming back from the server, is not mistaken for an end elsewhere.
-    pub ending_here: RwSignal<bool>,
+    /// Set once this tab has ended its own session, so the news of that end, coming back from
+    /// the server, is not mistaken for an end elsewhere. Cleared when the tab, having seen
+    /// itself signed out, sees itself signed in again.
+    pub ended_here: RwSignal<bool>,
     /// Whether this tab has seen its user signed in: a later "not signed in" then means the
     /// session ended, even when the cookie was already removed by an earlier answer.
     pub was_signed_in: RwSignal<bool>,
+    /// The `pending` signals of this tab's own requests that may cycle or end its session.
+    own_requests: RwSignal<Vec<(u64, Signal<bool>)>>,
 }
 
 impl LiveSession {
@@ -29,8 +48,9 @@ impl LiveSession {
         let live = Self {
             ended: RwSignal::new(None),
             sessions_changed: RwSignal::new(0),
-            ending_here: RwSignal::new(false),
+            ended_here: RwSignal::new(false),
             was_signed_in: RwSignal::new(false),
+            own_requests: RwSignal::new(Vec::new()),
         };
         provide_context(live);
         live
@@ -45,15 +65,30 @@ impl LiveSession {
     }
 }
 
-/// While `pending()` says this tab is ending its own session, marks it so; once `succeeded()`,
-/// tells the browser's other tabs at once (`reason`); after a failure, watches again.
-pub fn end_here_while(live: LiveSession, pending: impl Fn() -> bool + 'static, succeeded: impl Fn() -> bool + 'static, reason: EndReason) {
+/// Registers a request of this tab that may cycle its own session (a password change gives this
+/// device a new session id): while `pending` is true, news that the session ended waits, and is
+/// then checked against the session this tab holds. Unregistered when the calling component
+/// goes away.
+pub fn own_request(live: LiveSession, pending: impl Into<Signal<bool>>) {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pending = pending.into();
+    live.own_requests.update_untracked(|requests| requests.push((id, pending)));
+    on_cleanup(move || {
+        let _ = live.own_requests.try_update_untracked(|requests| requests.retain(|(other, _)| *other != id));
+    });
+}
+
+/// Registers a request of this tab that ends its own session once `succeeded()`: like
+/// [`own_request`] while `pending`, and once it succeeded, every report of this session's end
+/// is ignored and the browser's other tabs are told at once (`reason`).
+pub fn own_ending(live: LiveSession, pending: impl Into<Signal<bool>>, succeeded: impl Fn() -> bool + 'static, reason: EndReason) {
+    own_request(live, pending);
     Effect::new(move |_| {
-        let (pending, succeeded) = (pending(), succeeded());
-        if succeeded {
+        if succeeded() {
+            live.ended_here.set(true);
             LiveSession::announce_end_here(reason);
         }
-        live.ending_here.set(pending || succeeded);
     });
 }
 
@@ -62,16 +97,27 @@ pub fn use_live_session() -> LiveSession {
     expect_context::<LiveSession>()
 }
 
-/// Watches the session while signed in, and shows why it ended when it does.
+/// Watches the session while signed in, and sets [`LiveSession::ended`] when it ends; each
+/// page shows why in its notice, under its heading.
 #[component]
 pub fn SessionWatch() -> impl IntoView {
     let live = use_live_session();
     let user = use_current_user();
+    // Whether the tab has seen itself signed out since it last saw itself signed in.
+    let seen_signed_out = StoredValue::new(false);
     Effect::new(move |_| {
         let Some(Ok(me)) = user.0.get() else { return };
         let signed_in = me.is_some();
         if signed_in {
             live.was_signed_in.set(true);
+            // Signed in again after being signed out: a session this tab ends from now on is a
+            // new one, watched afresh.
+            if seen_signed_out.get_value() {
+                seen_signed_out.set_value(false);
+                live.ended_here.set(false);
+            }
+        } else {
+            seen_signed_out.set_value(true);
         }
         #[cfg(feature = "hydrate")]
         {
@@ -82,16 +128,11 @@ pub fn SessionWatch() -> impl IntoView {
             }
         }
     });
-    move || {
-        live.ended.get().map(|reason| {
-            view! { <p class="notice notice-error" role="alert" data-testid="session-ended">{Notice::from(reason).message()}</p> }
-        })
-    }
 }
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    use std::cell::RefCell;
+    use std::{cell::RefCell, time::Duration};
 
     use leptos::prelude::*;
     use wasm_bindgen::{JsCast, JsValue, prelude::Closure};
@@ -105,6 +146,9 @@ mod browser {
 
     /// How long the notice shows on the page before the tab moves to the sign-in page.
     const NOTICE_BEFORE_LEAVING_MS: u64 = 1500;
+
+    /// How often a reported ending checks whether this tab's own requests have answered.
+    const SETTLE_POLL: Duration = Duration::from_millis(50);
 
     /// The sign-in page with the notice for `reason`, coming back to `next` afterwards.
     fn sign_in_url(reason: EndReason, next: &str) -> String {
@@ -138,13 +182,16 @@ mod browser {
             if !signed_in {
                 *connection = None;
             } else if connection.is_none() {
-                *connection = connect(live, user);
+                *connection = connect(live, user, None);
             }
         });
     }
 
-    fn connect(live: LiveSession, user: CurrentUserResource) -> Option<Connection> {
+    /// Opens the stream and the channel. With `unconfirmed`, the stream is opened to check a
+    /// reported end: if the server refuses it, the session is gone and the tab says why.
+    fn connect(live: LiveSession, user: CurrentUserResource, unconfirmed: Option<EndReason>) -> Option<Connection> {
         let source = EventSource::new(routes::SESSION_EVENTS).ok()?;
+        let unconfirmed = std::rc::Rc::new(std::cell::Cell::new(unconfirmed));
         let mut handlers = Vec::new();
         let mut on = |target: &web_sys::EventTarget, name: &str, handler: Box<dyn FnMut(web_sys::Event)>| {
             let closure = Closure::wrap(handler);
@@ -156,13 +203,22 @@ mod browser {
             "ended",
             Box::new(move |event| {
                 if let Some(reason) = reason_in(&event) {
-                    ended(live, reason);
+                    // Not from inside the handler that is running now: dropping the connection drops it.
+                    set_timeout(move || when_own_requests_settled(live, move || confirm_ended(live, user, reason)), Duration::ZERO);
                 }
             }),
         );
         on(&source, "sessions", Box::new(move |_| live.sessions_changed.update(|n| *n += 1)));
         // `<body data-live="connected">` while the stream is open, for people and tests to see.
-        on(&source, "open", Box::new(|_| mark_body("connected")));
+        let confirmed = unconfirmed.clone();
+        on(
+            &source,
+            "open",
+            Box::new(move |_| {
+                confirmed.set(None);
+                mark_body("connected");
+            }),
+        );
         // The server refused the stream (401: the session has ended already; 429: this account
         // has too many tabs open; 503: the instance is at capacity or the database is away; an
         // `EventSource` closes on any status but 200): ask once now, so a session that ended
@@ -174,7 +230,12 @@ mod browser {
             &source,
             "error",
             Box::new(move |_| {
-                if source_for_error.ready_state() == EventSource::CLOSED {
+                if source_for_error.ready_state() != EventSource::CLOSED {
+                    return;
+                }
+                if let Some(reason) = unconfirmed.take() {
+                    ended(live, reason);
+                } else {
                     mark_body("off");
                     user.0.refetch();
                     let _ = window.add_event_listener_with_callback("focus", focus_check.as_ref().unchecked_ref());
@@ -209,14 +270,43 @@ mod browser {
         serde_json::from_str(&data).ok()
     }
 
+    /// Runs `then` once none of this tab's own requests that may cycle or end its session is
+    /// running: their answers decide whether an ending is this tab's own.
+    fn when_own_requests_settled(live: LiveSession, then: impl FnOnce() + 'static) {
+        let running =
+            live.own_requests.with_untracked(|requests| requests.iter().any(|(_, pending)| pending.try_get_untracked().unwrap_or(false)));
+        if running {
+            set_timeout(move || when_own_requests_settled(live, then), SETTLE_POLL);
+        } else {
+            then();
+        }
+    }
+
+    /// The stream says the session it watched ended. Unless this tab ended it, listens again
+    /// with the cookie the tab holds now: if the stream opens, the id was replaced by this
+    /// browser (a password change) and there is nothing to say; if the server refuses it, the
+    /// session really ended. (Opening the stream changes nothing, not even the cookie.) A tab
+    /// that has stopped watching meanwhile (it saw itself signed out) has nothing to check.
+    fn confirm_ended(live: LiveSession, user: CurrentUserResource, reason: EndReason) {
+        if live.ended_here.get_untracked() || live.ended.get_untracked().is_some() {
+            return;
+        }
+        CONNECTION.with(|connection| {
+            let mut connection = connection.borrow_mut();
+            if connection.is_some() {
+                *connection = connect(live, user, Some(reason));
+            }
+        });
+    }
+
     /// Shows why the session ended, stops listening, and moves to the sign-in page shortly after.
     pub fn ended(live: LiveSession, reason: EndReason) {
-        if live.ending_here.get_untracked() || live.ended.get_untracked().is_some() {
+        if live.ended_here.get_untracked() || live.ended.get_untracked().is_some() {
             return;
         }
         live.ended.set(Some(reason));
         // Not from inside the handler that is running now: dropping the connection drops it.
-        set_timeout(|| drop(CONNECTION.with(|connection| connection.borrow_mut().take())), std::time::Duration::ZERO);
+        set_timeout(|| drop(CONNECTION.with(|connection| connection.borrow_mut().take())), Duration::ZERO);
         set_timeout(
             move || {
                 let location = window().location();
@@ -224,7 +314,7 @@ mod browser {
                 let next = String::from(js_sys::encode_uri_component(&here));
                 let _ = location.set_href(&sign_in_url(reason, &next));
             },
-            std::time::Duration::from_millis(NOTICE_BEFORE_LEAVING_MS),
+            Duration::from_millis(NOTICE_BEFORE_LEAVING_MS),
         );
     }
 

@@ -1,6 +1,6 @@
 //! The `security_events` collection: what happened to an account, kept for 90 days.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use futures_util::TryStreamExt;
 use mongodb::{
@@ -130,23 +130,47 @@ impl SecurityEvents {
         Ok(self.events.delete_many(doc! { "user_id": user_id }).await?.deleted_count)
     }
 
-    /// The `limit` most recent events of `user_id`, newest first.
+    /// The `limit` most recent events of `user_id`, newest first. A revoke names the device
+    /// it ended, read from that session's sign-in record (one more query, only when the list
+    /// holds a revoke).
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn recent(&self, user_id: &str, limit: i64) -> Result<Vec<SecurityEventRow>, DbError> {
         let documents: Vec<EventDocument> =
             self.events.find(doc! { "user_id": user_id }).sort(doc! { "at": -1 }).limit(limit).await?.try_collect().await?;
+        let revoked: Vec<&str> =
+            documents.iter().filter(|d| d.kind == SecurityEventKind::Revoke).filter_map(|d| d.session_handle.as_deref()).collect();
+        let devices = self.sign_in_devices(user_id, &revoked).await?;
         Ok(documents
             .into_iter()
             .map(|d| SecurityEventRow {
                 kind: d.kind,
                 at_ms: d.at.timestamp_millis(),
+                ended_device: (d.kind == SecurityEventKind::Revoke)
+                    .then(|| d.session_handle.as_ref().and_then(|h| devices.get(h).cloned()))
+                    .flatten(),
                 session_handle: d.session_handle,
                 device: device_summary(&d.user_agent).0,
                 ip: d.ip,
                 sessions_ended: d.sessions_ended.and_then(|n| u64::try_from(n).ok()),
             })
             .collect())
+    }
+
+    /// The device each of the sessions `handles` signed in from, by handle, as their sign-in
+    /// (or registration) records say.
+    async fn sign_in_devices(&self, user_id: &str, handles: &[&str]) -> Result<HashMap<String, String>, DbError> {
+        if handles.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let filter = doc! {
+            "user_id": user_id,
+            // `SecurityEventKind::Login` and `Registered`, as serde writes them.
+            "kind": { "$in": ["login", "registered"] },
+            "session_handle": { "$in": handles },
+        };
+        let sign_ins: Vec<EventDocument> = self.events.find(filter).await?.try_collect().await?;
+        Ok(sign_ins.into_iter().filter_map(|d| Some((d.session_handle?, device_summary(&d.user_agent).0))).collect())
     }
 }

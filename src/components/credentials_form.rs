@@ -24,6 +24,10 @@ pub fn CredentialsFields(
     /// The error for the password field, if any.
     #[prop(into)]
     password_error: Signal<Option<String>>,
+    /// The id of the page's message when it explains an error of both fields together (a
+    /// failed sign-in), so both are marked invalid and point at it.
+    #[prop(optional, into)]
+    explained_by: Signal<Option<&'static str>>,
     /// Whether the form's action is running.
     #[prop(into)]
     pending: Signal<bool>,
@@ -33,7 +37,7 @@ pub fn CredentialsFields(
     pending_label: &'static str,
 ) -> impl IntoView {
     view! {
-        <TextField label="Email" name="email" input_type="email" autocomplete="username" value=email error=email_error/>
+        <TextField label="Email" name="email" input_type="email" autocomplete="username" value=email error=email_error explained_by/>
         <TextField
             label="Password"
             name="password"
@@ -41,6 +45,7 @@ pub fn CredentialsFields(
             autocomplete=password_autocomplete
             hint=password_hint
             error=password_error
+            explained_by
         />
         <SubmitButton pending label=submit_label pending_label/>
     }

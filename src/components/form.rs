@@ -24,8 +24,13 @@ pub fn TextField(
     /// The error for this field, if any.
     #[prop(into)]
     error: Signal<Option<String>>,
+    /// The id of a message elsewhere on the page that says why this field is wrong, when the
+    /// error belongs to the whole form (a failed sign-in names no one field).
+    #[prop(optional, into)]
+    explained_by: Signal<Option<&'static str>>,
 ) -> impl IntoView {
     let input = NodeRef::<html::Input>::new();
+    let invalid = move || error.get().is_some() || explained_by.get().is_some();
     let id = format!("field-{name}");
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
@@ -39,14 +44,22 @@ pub fn TextField(
             if error.get().is_some() {
                 ids.push(error_id.clone());
             }
+            if let Some(message_id) = explained_by.get() {
+                ids.push(message_id.to_owned());
+            }
             (!ids.is_empty()).then(|| ids.join(" "))
         }
     };
+    // Focus goes to the first field in error of the form: each field in error takes it only
+    // when no field before it is in error too.
     Effect::new(move |_| {
-        if error.get().is_some()
+        if invalid()
             && let Some(input) = input.get()
         {
-            let _ = input.focus();
+            let first_in_error = input.form().and_then(|form| form.query_selector("[aria-invalid=\"true\"]").ok().flatten());
+            if first_in_error.is_none_or(|first| first.is_same_node(Some(&input))) {
+                let _ = input.focus();
+            }
         }
     });
     view! {
@@ -60,9 +73,9 @@ pub fn TextField(
                 autocomplete=autocomplete
                 value=value
                 required
-                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-invalid=move || invalid().then_some("true")
                 aria-describedby=described_by
-                autofocus=move || error.get().is_some()
+                autofocus=invalid
             />
             {hint.map(|hint| view! { <p class="field-hint" id=hint_id>{hint}</p> })}
             {move || error.get().map(|message| view! { <p class="field-error" id=error_id.clone()>{message}</p> })}

@@ -5,17 +5,25 @@ use leptos::prelude::*;
 use crate::{
     api::sessions::RevokeSession,
     components::device_icon::DeviceIcon,
-    format::{relative_time, rfc3339, utc_date, utc_minute},
+    format::{relative_time, rfc3339, utc_minute},
     model::SessionRow,
 };
 
-/// A session: device, address, sign-in date, last activity, and its button: **Log out** for
-/// this device, **Revoke** for the others. Both post the row's handle to `revoke_session`,
+/// A session: device, a short mark from its handle, address, how long ago it signed in and
+/// was last active, and its button: **Log out** for this device, **Revoke** for the others.
+/// Two sessions of one browser read differently (their marks and times differ), and so do
+/// their buttons' accessible names. Both buttons post the row's handle to `revoke_session`,
 /// which treats the current handle as a logout.
 #[component]
 pub fn SessionRowView(row: SessionRow, now_ms: i64, revoke: ServerAction<RevokeSession>) -> impl IntoView {
     let button_label = if row.current { "Log out" } else { "Revoke" };
-    let aria_label = if row.current { "Log out of this device".to_owned() } else { format!("Revoke the session on {}", row.device) };
+    let mark = session_mark(&row.handle);
+    let signed_in = relative_time(now_ms, row.signed_in_ms);
+    let aria_label = if row.current {
+        "Log out of this device".to_owned()
+    } else {
+        format!("Revoke the session on {}, signed in {signed_in}, session {mark}", row.device)
+    };
     let pending = revoke.pending();
     view! {
         <li class="session-row" data-testid="session-row" data-current=row.current.to_string()>
@@ -23,12 +31,14 @@ pub fn SessionRowView(row: SessionRow, now_ms: i64, revoke: ServerAction<RevokeS
             <div>
                 <p class="session-device">
                     <span title=row.user_agent.clone()>{row.device.clone()}</span>
+                    " "
+                    <span class="session-mark" title="The first characters of this session's id">{format!("#{mark}")}</span>
                     {row.current.then(|| view! { <span class="badge">"This device"</span> })}
                 </p>
                 <p class="session-meta">
                     {row.ip.clone()}
                     " · Signed in "
-                    <time datetime=rfc3339(row.signed_in_ms) title=utc_minute(row.signed_in_ms)>{utc_date(row.signed_in_ms)}</time>
+                    <time datetime=rfc3339(row.signed_in_ms) title=utc_minute(row.signed_in_ms)>{signed_in}</time>
                     " · Last active "
                     <time datetime=rfc3339(row.last_active_ms) title=utc_minute(row.last_active_ms)>
                         {relative_time(now_ms, row.last_active_ms)}
@@ -50,4 +60,10 @@ pub fn SessionRowView(row: SessionRow, now_ms: i64, revoke: ServerAction<RevokeS
             </div>
         </li>
     }
+}
+
+/// The first characters of a session's public handle: enough to tell two sessions of one
+/// browser apart at a glance, and to say which is which aloud.
+fn session_mark(handle: &str) -> String {
+    handle.chars().take(4).collect()
 }

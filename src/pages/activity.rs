@@ -5,11 +5,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Redirect};
 
-use super::sign_in_path;
+use super::{session_ended_alert, sign_in_path};
 use crate::{
     api::sessions::security_events,
+    components::notice_banner::NoticeBanner,
     format::{relative_time, utc_minute},
-    model::EventList,
+    model::{EventList, SecurityEventKind},
     routes,
     session_watch::use_live_session,
 };
@@ -34,6 +35,7 @@ pub fn ActivityPage() -> impl IntoView {
     view! {
         <Title text="Security activity"/>
         <h1>"Recent security activity"</h1>
+        <NoticeBanner alert=session_ended_alert()/>
         <section class="card">
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>{events_section}</Transition>
         </section>
@@ -63,7 +65,7 @@ fn EventListView(list: EventList) -> impl IntoView {
                 <li class="event-row">
                     <span><strong>{row.kind.label()}</strong>{detail}</span>
                     <span class="muted">
-                        {row.device} " · " {row.ip} " · "
+                        {who(row.kind, row.ended_device, row.device)} " · " {row.ip} " · "
                         <time title=utc_minute(row.at_ms)>{utc_minute(row.at_ms)}</time>
                         {(now_ms - row.at_ms > 60_000).then(|| format!(" ({})", relative_time(now_ms, row.at_ms)))}
                     </span>
@@ -72,4 +74,15 @@ fn EventListView(list: EventList) -> impl IntoView {
         })
         .collect_view();
     view! { <ul class="event-list" data-testid="security-events">{items}</ul> }.into_any()
+}
+
+/// Who an event involved: the device that acted, and for a revoke the device it ended too
+/// ("Ended Firefox on Android, from Chrome on Linux"), so the row never reads as if the acting
+/// device had been revoked.
+fn who(kind: SecurityEventKind, ended_device: Option<String>, device: String) -> String {
+    match (kind, ended_device) {
+        (SecurityEventKind::Revoke, Some(ended)) => format!("Ended {ended}, from {device}"),
+        (SecurityEventKind::Revoke, None) => format!("Ended another session, from {device}"),
+        _ => device,
+    }
 }

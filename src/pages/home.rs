@@ -4,7 +4,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::{api::rules::session_rules, current_user::use_current_user, format::duration_words, routes};
+use super::session_ended_alert;
+use crate::{
+    api::rules::session_rules, components::notice_banner::NoticeBanner, current_user::use_current_user, format::duration_words, routes,
+};
 
 /// The landing page.
 #[component]
@@ -51,6 +54,7 @@ pub fn HomePage() -> impl IntoView {
         <section class="hero">
             <Transition>{hero}</Transition>
         </section>
+        <NoticeBanner alert=session_ended_alert()/>
         <section class="card-grid" aria-label="What sessionguard guarantees">
             <article class="card">
                 <h2>"Gone means gone"</h2>

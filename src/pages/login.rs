@@ -4,10 +4,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use super::{action_error, field_error, leave_when_signed_in, page_message, query_notice};
+use super::{action_error, field_error, leave_when_signed_in, page_message, query_notice, session_ended_alert};
 use crate::{
     api::account::Login,
-    components::{credentials_form::CredentialsFields, notice_banner::NoticeBanner},
+    components::{
+        credentials_form::CredentialsFields,
+        notice_banner::{NOTICE_ID, NoticeBanner},
+    },
+    error::AppError,
     routes,
     validation::safe_next,
 };
@@ -21,19 +25,23 @@ pub fn LoginPage() -> impl IntoView {
     let typed_email = query.read_untracked().get("email");
     let notice = query_notice();
     let message = Signal::derive(move || page_message(&[action_error(&login.value())], notice.get()));
+    // A wrong email or password belongs to both fields: they point at the page's message.
+    let explained_by =
+        Signal::derive(move || matches!(action_error(&login.value()), Some(AppError::WrongCredentials)).then_some(NOTICE_ID));
 
     view! {
         <Title text="Sign in"/>
         {leave_when_signed_in(login.value(), next)}
         <section class="card narrow">
             <h1>"Sign in"</h1>
-            <NoticeBanner message/>
+            <NoticeBanner message alert=session_ended_alert()/>
             <ActionForm action=login attr:class="form">
                 <CredentialsFields
                     password_autocomplete="current-password"
                     email=typed_email
                     email_error=field_error(login.value(), "email")
                     password_error=field_error(login.value(), "password")
+                    explained_by
                     pending=login.pending()
                     submit_label="Sign in"
                     pending_label="Signing in…"

@@ -13,7 +13,10 @@ use leptos_router::{
     hooks::{use_navigate, use_query_map},
 };
 
-use crate::{components::notice_banner::Tone, current_user::use_current_user, error::AppError, notice::Notice, routes};
+use crate::{
+    components::notice_banner::Tone, current_user::use_current_user, error::AppError, notice::Notice, routes,
+    session_watch::use_live_session,
+};
 
 /// The notice carried in the page's URL (`?notice=…&count=…`), if any.
 fn query_notice() -> Memo<Option<Notice>> {
@@ -60,6 +63,25 @@ fn page_message(errors: &[Option<AppError>], notice: Option<Notice>) -> Option<(
         return Some((error.to_string(), Tone::Error));
     }
     notice.map(|n| (n.message(), if n.is_warning() { Tone::Error } else { Tone::Success }))
+}
+
+/// Moves keyboard focus to the element with `id`, once the view has caught up with the change
+/// that asked for it (the next frame), if the page has it then: where the user's attention goes
+/// after an action (a result's status line, a dialog's first field).
+fn focus_element(id: &'static str) {
+    use leptos::wasm_bindgen::JsCast;
+    request_animation_frame(move || {
+        if let Some(element) = document().get_element_by_id(id).and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    });
+}
+
+/// Why the session ended while the page was open, if it did: every page shows it in its
+/// notice, under its heading.
+fn session_ended_alert() -> Signal<Option<String>> {
+    let live = use_live_session();
+    Signal::derive(move || live.ended.get().map(|reason| Notice::from(reason).message()))
 }
 
 /// The error of an action's latest result (its `value()`), if it failed.

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::routes;
+use super::session_ended_alert;
+use crate::{components::notice_banner::NoticeBanner, routes};
 
 /// "Page not found", answered with status 404.
 #[component]
@@ -17,6 +18,7 @@ pub fn NotFound() -> impl IntoView {
         <Title text="Page not found"/>
         <section class="card narrow">
             <h1>"Page not found"</h1>
+            <NoticeBanner alert=session_ended_alert()/>
             <p>"There is nothing at this address."</p>
             <A href=routes::HOME attr:class="button">"Go to the home page"</A>
         </section>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use super::{action_error, field_error, leave_when_signed_in, page_message};
+use super::{action_error, field_error, leave_when_signed_in, page_message, session_ended_alert};
 use crate::{
     api::account::Register,
     components::{credentials_form::CredentialsFields, notice_banner::NoticeBanner},
@@ -25,7 +25,7 @@ pub fn RegisterPage() -> impl IntoView {
         {leave_when_signed_in(register.value(), Signal::derive(|| routes::SECURITY.to_owned()))}
         <section class="card narrow">
             <h1>"Create an account"</h1>
-            <NoticeBanner message/>
+            <NoticeBanner message alert=session_ended_alert()/>
             <ActionForm action=register attr:class="form">
                 <CredentialsFields
                     password_autocomplete="new-password"

@@ -7,7 +7,7 @@ use leptos_router::{
     hooks::use_query_map,
 };
 
-use super::{action_error, field_error, page_message, query_notice, sign_in_path};
+use super::{action_error, field_error, focus_element, page_message, query_notice, session_ended_alert, sign_in_path};
 use crate::{
     api::{
         account::{ChangePassword, DeleteAccount},
@@ -15,12 +15,12 @@ use crate::{
     },
     components::{
         form::{SubmitButton, TextField},
-        notice_banner::NoticeBanner,
+        notice_banner::{NOTICE_ID, NoticeBanner},
         session_row::SessionRowView,
     },
     model::{EndReason, RevokeOutcome, SessionList},
     routes,
-    session_watch::{end_here_while, use_live_session},
+    session_watch::{own_ending, own_request, use_live_session},
     validation::password_rule,
 };
 
@@ -37,10 +37,6 @@ pub fn SecurityPage() -> impl IntoView {
     // no polling, so an idle page never counts as activity.
     let refetch_key = move || (revoke.version().get(), others.version().get(), change.version().get(), live.sessions_changed.get());
     let sessions = Resource::new(refetch_key, |_| list_sessions());
-    let current_handle = Memo::new(move |_| {
-        sessions.get().and_then(Result::ok).and_then(|list| list.sessions.into_iter().find(|s| s.current).map(|s| s.handle))
-    });
-
     let query = use_query_map();
     let confirming = Memo::new(move |_| query.read().get("confirm").as_deref() == Some("everywhere"));
     let confirming_delete = Memo::new(move |_| query.read().get("confirm").as_deref() == Some("delete"));
@@ -56,19 +52,34 @@ pub fn SecurityPage() -> impl IntoView {
         page_message(&errors, notice.get())
     });
 
-    end_here_while(
+    // The actions that may cycle or end this tab's own session (see `session_watch`).
+    own_ending(live, everywhere.pending(), move || matches!(everywhere.value().get(), Some(Ok(_))), EndReason::SignedOutEverywhere);
+    own_ending(
         live,
-        move || everywhere.pending().get(),
-        move || matches!(everywhere.value().get(), Some(Ok(_))),
-        EndReason::SignedOutEverywhere,
-    );
-    end_here_while(
-        live,
-        move || revoke.pending().get() && revoke.input().get().is_some_and(|input| Some(input.handle) == current_handle.get()),
+        revoke.pending(),
         move || matches!(revoke.value().get(), Some(Ok(RevokeOutcome { was_current: true, .. }))),
         EndReason::LoggedOutInAnotherTab,
     );
-    end_here_while(live, move || delete.pending().get(), move || matches!(delete.value().get(), Some(Ok(_))), EndReason::Ended);
+    own_ending(live, delete.pending(), move || matches!(delete.value().get(), Some(Ok(_))), EndReason::Ended);
+    own_request(live, change.pending());
+
+    // After a revoke the list changes under the button that was pressed: focus goes to the
+    // line that says what happened.
+    Effect::new(move |_| {
+        if matches!(revoke.value().get(), Some(Ok(RevokeOutcome { was_current: false, .. }))) {
+            focus_element(NOTICE_ID);
+        }
+    });
+    // What was typed stays out of the page once the change is done (the password fields keep
+    // their text after an answer without a reload otherwise).
+    let change_form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(change.value().get(), Some(Ok(_)))
+            && let Some(form) = change_form.get_untracked()
+        {
+            form.reset();
+        }
+    });
 
     let session_section = move || {
         Suspend::new(async move {
@@ -85,14 +96,14 @@ pub fn SecurityPage() -> impl IntoView {
     view! {
         <Title text="Security"/>
         <h1>"Where you are signed in"</h1>
-        <NoticeBanner message/>
+        <NoticeBanner message alert=session_ended_alert()/>
         <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading your sessions…"</p></section> }>
             {session_section}
         </Transition>
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Change password"</h2>
             <p class="muted">"Changing your password signs out all your other sessions. This device stays signed in."</p>
-            <ActionForm action=change attr:class="form">
+            <ActionForm action=change node_ref=change_form attr:class="form">
                 <TextField
                     label="Current password"
                     name="current"
@@ -159,7 +170,7 @@ fn SessionsCard(
                         "Sign out all other sessions"
                     </button>
                 </ActionForm>
-                <A href=format!("{}?confirm=everywhere", routes::SECURITY) attr:class="button button-danger">"Log out everywhere…"</A>
+                <a href=format!("{}?confirm=everywhere", routes::SECURITY) class="button button-danger">"Log out everywhere…"</a>
             </div>
             {(other_count == 0).then(|| view! { <p class="field-hint" id="no-other-sessions">"There are no other sessions: this device is the only one signed in."</p> })}
             <Show when=move || confirming.get()>
@@ -172,7 +183,7 @@ fn SessionsCard(
                                 "Yes, log out everywhere"
                             </button>
                         </ActionForm>
-                        <A href=routes::SECURITY attr:class="button button-secondary">"Cancel"</A>
+                        <a href=routes::SECURITY class="button button-secondary">"Cancel"</a>
                     </div>
                 </div>
             </Show>
@@ -180,18 +191,30 @@ fn SessionsCard(
     }
 }
 
+/// The id of the "Delete my account…" button, which gets focus back when its confirmation closes.
+const DELETE_LINK_ID: &str = "delete-account";
+
 /// Deleting the account: a warning, then a confirmation that asks for the password again. A
 /// plain link and form, so it works without JavaScript.
 #[component]
 fn DeleteAccountCard(delete: ServerAction<DeleteAccount>, confirming: Memo<bool>) -> impl IntoView {
     let pending = delete.pending();
+    // Opening the confirmation takes focus to its field; closing it gives focus back to the
+    // button that opened it.
+    Effect::new(move |was: Option<bool>| {
+        let open = confirming.get();
+        if was.is_some_and(|was| was != open) {
+            focus_element(if open { "field-password" } else { DELETE_LINK_ID });
+        }
+        open
+    });
     view! {
         <section class="card" aria-labelledby="delete-heading">
             <h2 id="delete-heading">"Delete account"</h2>
             <p class="muted">"Deleting your account ends every session, removes your security activity, and cannot be undone."</p>
             <Show
                 when=move || confirming.get()
-                fallback=|| view! { <A href=format!("{}?confirm=delete", routes::SECURITY) attr:class="button button-danger">"Delete my account…"</A> }
+                fallback=|| view! { <a id=DELETE_LINK_ID href=format!("{}?confirm=delete", routes::SECURITY) class="button button-danger">"Delete my account…"</a> }
             >
                 <div class="confirm-box" role="group" aria-labelledby="confirm-delete-heading">
                     <h3 id="confirm-delete-heading">"Delete your account?"</h3>
@@ -208,7 +231,7 @@ fn DeleteAccountCard(delete: ServerAction<DeleteAccount>, confirming: Memo<bool>
                             <button type="submit" class="button button-danger" disabled=move || pending.get()>
                                 "Yes, delete my account"
                             </button>
-                            <A href=routes::SECURITY attr:class="button button-secondary">"Cancel"</A>
+                            <a href=routes::SECURITY class="button button-secondary">"Cancel"</a>
                         </div>
                     </ActionForm>
                 </div>
