@@ -3,7 +3,6 @@
 
 use std::{
     collections::HashMap,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -11,12 +10,8 @@ use mongodb::{
     Client,
     bson::{Document, doc},
 };
-use sessionguard::{
-    clock::SystemClock,
-    config::Config,
-    db::{self, ensure_indexes},
-    store::{ExpiryPolicy, MongoSessionStore, USER_ID_KEY},
-};
+use sessionguard::db::{self, ensure_indexes};
+use sessionguard_store::{MongoSessionStore, USER_ID_KEY};
 use tower_sessions::{
     SessionStore,
     session::{Id, Record},
@@ -34,10 +29,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let uri = std::env::var("MONGODB_URI").map_err(|_| "set MONGODB_URI (bench/store does)")?;
     let db = Client::with_uri_str(&uri).await?.database(&format!("sessionguard_bench_{}", std::process::id()));
     ensure_indexes(&db).await?;
-    let config = Config::default();
-    let policy = ExpiryPolicy::new(config.idle_timeout, config.absolute_timeout, config.touch_interval);
-    let store = MongoSessionStore::new(&db, policy, Arc::new(SystemClock));
-    let registry = store.registry(&db);
+    // The store's default policy is the server's default configuration (30 min, 12 h, 60 s).
+    let store = MongoSessionStore::new(&db);
+    let registry = store.registry();
     let raw = db.collection::<Document>(db::SESSIONS);
 
     let mut record = Record {
@@ -72,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         raw.insert_many(chunk.to_vec()).await?;
     }
     let started = Instant::now();
-    let rows = registry.list_for_user("bench-user", Some(&record.id)).await?;
+    let rows = registry.list_for_user("bench-user").await?;
     println!("list_for_user (1 of {} sessions in the collection): {:.2?}", HEAVY_USER_SESSIONS + 101, started.elapsed());
     assert_eq!(rows.len(), 1);
 

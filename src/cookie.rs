@@ -12,7 +12,9 @@ use tower_sessions::{
     cookie::{Cookie, SameSite, time::Duration as CookieDuration},
 };
 
-use crate::{config::Config, store::MongoSessionStore};
+use sessionguard_store::MongoSessionStore;
+
+use crate::config::Config;
 
 /// The cookie name in development, over plain HTTP.
 pub const PLAIN_COOKIE_NAME: &str = "sessionguard";

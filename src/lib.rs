@@ -4,7 +4,7 @@
 //! WebAssembly that brings the server-rendered pages to life in the browser.
 //!
 //! Modules and their one-way imports: `server → app → layout, pages → components,
-//! current_user → api → (ssr) state → auth → store → db`; `error`, `config`, `clock`,
+//! current_user → api → (ssr) state → auth → db → sessionguard_store`; `error`, `config`, `clock`,
 //! `routes`, `model`, `notice`, `format` and `validation` are leaves anyone may use.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -43,8 +43,6 @@ pub mod logging;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod state;
-#[cfg(feature = "ssr")]
-pub mod store;
 
 /// Entry point of the WebAssembly bundle: hydrates the server-rendered page, then marks
 /// `<body data-hydrated="true">` so tests (and curious people) can tell it is interactive.

@@ -7,6 +7,7 @@
 use std::{process::ExitCode, sync::Arc};
 
 use leptos::config::get_configuration;
+use sessionguard_store::spawn_expired_sweeper;
 use sessionguard::{
     api::account::create_account,
     auth::{Passwords, Users},
@@ -17,7 +18,6 @@ use sessionguard::{
     logging::log_filter,
     server::router,
     state::AppState,
-    store::spawn_expired_sweeper,
 };
 
 #[tokio::main]

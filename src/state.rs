@@ -11,8 +11,8 @@ use crate::{
     config::Config,
     error::AppError,
     live::LiveSessions,
-    store::{ExpiryPolicy, MongoSessionStore, SessionRegistry},
 };
+use sessionguard_store::{ExpiryPolicy, MongoSessionStore, SessionRegistry};
 
 /// Everything a request may need, built once at start-up. Cheap to clone.
 #[derive(Debug, Clone, FromRef)]
@@ -60,10 +60,10 @@ impl AppState {
     /// which [`crate::db::ensure_indexes`] has run.
     pub fn new(leptos_options: LeptosOptions, config: Config, db: mongodb::Database, clock: Arc<dyn Clock>) -> Self {
         let policy = ExpiryPolicy::new(config.idle_timeout, config.absolute_timeout, config.touch_interval);
-        let store = MongoSessionStore::new(&db, policy, clock.clone());
+        let store = MongoSessionStore::new(&db).with_collection(crate::db::SESSIONS).with_policy(policy).with_clock(clock.clone());
         Self {
             leptos_options,
-            registry: store.registry(&db),
+            registry: store.registry(),
             store,
             users: Users::new(&db, clock.clone()),
             events: SecurityEvents::new(&db, clock.clone()),

@@ -4,6 +4,7 @@
 use http::{HeaderName, HeaderValue};
 use leptos::{prelude::use_context, server_fn::error::ServerFnUrlError};
 use leptos_axum::ResponseOptions;
+use sessionguard_store::{EndedSessions, IP_KEY, SessionInfo, USER_AGENT_KEY, USER_ID_KEY};
 use tower_sessions::{Session, cookie::Cookie, session::Id};
 
 use crate::{
@@ -15,8 +16,11 @@ use crate::{
     model::SecurityEventKind,
     notice::Notice,
     state::{AppState, app_state},
-    store::{EMAIL_KEY, EndedSession, EndedSessions, IP_KEY, USER_AGENT_KEY, USER_ID_KEY},
 };
+
+/// Session-data key of the account's email, so that a page can say who is signed in without
+/// reading `users`. Accounts cannot change their email, so the copy never goes stale.
+const EMAIL_KEY: &str = "email";
 
 /// How often ending a session that a failed sign-in left behind is tried again after the answer,
 /// a second apart, then two, and so on.
@@ -183,8 +187,9 @@ impl RequestContext {
     /// `findAndModify` deletes and proves it; then through the session layer (`flush`), which
     /// clears the data and sends the removal cookie. The registry goes first so that when the
     /// database cannot confirm, the browser keeps its cookie and the user can retry, instead of
-    /// believing a session is over that still exists on the server. Returns the ended session.
-    async fn end_and_flush(&self, id: &Id) -> Result<Option<EndedSession>, AppError> {
+    /// believing a session is over that still exists on the server. Returns the session it ended,
+    /// if it was live.
+    async fn end_and_flush(&self, id: &Id) -> Result<Option<SessionInfo>, AppError> {
         let ended = self.state.registry.end(id).await.map_err(unconfirmed)?;
         self.flush().await;
         Ok(ended)
@@ -205,7 +210,7 @@ impl RequestContext {
         };
         let ended = self.end_and_flush(&id).await?;
         clear_site_data();
-        if let Some(EndedSession { handle, user_id: Some(user_id), was_live: true }) = ended {
+        if let Some(SessionInfo { handle, user_id: Some(user_id), .. }) = ended {
             self.record(&user_id, SecurityEventKind::Logout, Some(handle), None).await;
         }
         Ok(())
@@ -277,13 +282,13 @@ fn has_cookie(headers: &http::HeaderMap, name: &str) -> bool {
 
 /// Any failure while ending sessions that include this device's: the user must not be told
 /// they were signed out.
-pub fn unconfirmed(err: DbError) -> AppError {
+pub fn unconfirmed(err: impl std::fmt::Display) -> AppError {
     tracing::warn!(%err, "could not confirm that sessions ended");
     AppError::Unavailable(Outage::SignOutUnconfirmed)
 }
 
 /// Any failure while ending other devices' sessions: the user must not be told they ended.
-pub fn others_unconfirmed(err: DbError) -> AppError {
+pub fn others_unconfirmed(err: impl std::fmt::Display) -> AppError {
     tracing::warn!(%err, "could not confirm that other sessions ended");
     AppError::Unavailable(Outage::OthersUnconfirmed)
 }
@@ -321,6 +326,13 @@ impl From<DbError> for AppError {
                 Self::Internal
             }
         }
+    }
+}
+
+/// The session store's errors take the same way as every other data-access error.
+impl From<sessionguard_store::StoreError> for AppError {
+    fn from(err: sessionguard_store::StoreError) -> Self {
+        DbError::from(err).into()
     }
 }
 

@@ -16,8 +16,9 @@ pub async fn list_sessions() -> Result<SessionList, AppError> {
     use self::ssr::*;
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
-    let sessions = cx.state.registry.list_for_user(&signed_in.user_id, Some(&signed_in.session_id)).await?;
-    Ok(SessionList { now_ms: cx.now_ms(), sessions: sessions.into_iter().map(session_row).collect() })
+    let sessions = cx.state.registry.list_for_user(&signed_in.user_id).await?;
+    let rows = sessions.into_iter().map(|session| session_row(session, &signed_in.session_id)).collect();
+    Ok(SessionList { now_ms: cx.now_ms(), sessions: rows })
 }
 
 /// Ends one of the signed-in user's sessions by its handle. The current session's handle
@@ -109,13 +110,18 @@ mod ssr {
         notice::Notice,
         routes,
     };
-    use crate::{auth::device_summary, clock::unix_millis, model::SessionRow, store::ActiveSession};
+    use sessionguard_store::SessionInfo;
+    use tower_sessions::session::Id;
+
+    use crate::{auth::device_summary, clock::unix_millis, model::SessionRow};
 
     /// How many security events the security page shows.
     pub const RECENT_EVENTS: i64 = 20;
 
-    /// A stored session as the security page shows it.
-    pub fn session_row(session: ActiveSession) -> SessionRow {
+    /// A stored session as the security page shows it; `current` is the token of the session
+    /// that asked.
+    pub fn session_row(session: SessionInfo, current: &Id) -> SessionRow {
+        let current = session.has_token(current);
         let user_agent = session.user_agent.unwrap_or_default();
         let (device, mobile) = device_summary(&user_agent);
         SessionRow {
@@ -126,7 +132,7 @@ mod ssr {
             ip: session.ip.unwrap_or_else(|| "unknown".into()),
             signed_in_ms: unix_millis(session.created_at),
             last_active_ms: unix_millis(session.last_seen_at),
-            current: session.is_current,
+            current,
         }
     }
 }

@@ -9,12 +9,12 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 
+use sessionguard_store::EndedSessions;
 use super::client::{ClientInfo, device_summary};
 use crate::{
     clock::Clock,
     db::{self, DbError},
     model::{SecurityEventKind, SecurityEventRow},
-    store::EndedSessions,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

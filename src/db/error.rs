@@ -1,6 +1,6 @@
 //! The one error type of all data access: sessions, accounts, events and throttle counters.
 
-use mongodb::error::{ErrorKind, WriteFailure};
+use sessionguard_store::StoreError;
 
 /// What can go wrong when talking to MongoDB, whatever the collection.
 ///
@@ -30,65 +30,21 @@ impl DbError {
     }
 }
 
-/// Server error codes that mean "not now" rather than "no": the primary is stepping down or
-/// shutting down, the node is not (or no longer) primary, the network or a time limit failed,
-/// or the write concern could not be met. A retry later, perhaps on a new primary, can succeed.
-const UNAVAILABLE_CODES: [i32; 15] = [
-    6,     // HostUnreachable
-    7,     // HostNotFound
-    50,    // MaxTimeMSExpired
-    64,    // WriteConcernFailed
-    89,    // NetworkTimeout
-    91,    // ShutdownInProgress
-    189,   // PrimarySteppedDown
-    262,   // ExceededTimeLimit
-    9001,  // SocketException
-    10058, // LegacyNotPrimary
-    10107, // NotWritablePrimary
-    11600, // InterruptedAtShutdown
-    11602, // InterruptedDueToReplStateChange
-    13435, // NotPrimaryNoSecondaryOk
-    13436, // NotPrimaryOrSecondary
-];
+impl From<StoreError> for DbError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(msg) => Self::Unavailable(msg),
+            StoreError::Encode(msg) => Self::Encode(msg),
+            StoreError::Decode(msg) => Self::Decode(msg),
+            StoreError::Backend(msg) => Self::Refused(msg),
+        }
+    }
+}
 
+/// The store's classification, so that every collection's errors mean the same: which server
+/// codes are "not now" is one list, kept in the store crate.
 impl From<mongodb::error::Error> for DbError {
     fn from(err: mongodb::error::Error) -> Self {
-        let code = match err.kind.as_ref() {
-            ErrorKind::Command(command) => Some(command.code),
-            ErrorKind::Write(WriteFailure::WriteError(write)) => Some(write.code),
-            ErrorKind::Write(WriteFailure::WriteConcernError(concern)) => Some(concern.code),
-            _ => None,
-        };
-        if code.is_some_and(|code| UNAVAILABLE_CODES.contains(&code)) {
-            return Self::Unavailable(err.to_string());
-        }
-        match err.kind.as_ref() {
-            ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. }
-            | ErrorKind::DnsResolve { .. }
-            | ErrorKind::Shutdown => Self::Unavailable(err.to_string()),
-            ErrorKind::BsonDeserialization(_) => Self::Decode(err.to_string()),
-            ErrorKind::BsonSerialization(_) => Self::Encode(err.to_string()),
-            _ => Self::Refused(err.to_string()),
-        }
+        StoreError::from(err).into()
     }
-}
-
-impl From<DbError> for tower_sessions::session_store::Error {
-    fn from(err: DbError) -> Self {
-        match err {
-            DbError::Encode(msg) => Self::Encode(msg),
-            DbError::Decode(msg) => Self::Decode(msg),
-            other => Self::Backend(other.to_string()),
-        }
-    }
-}
-
-/// Whether `err` is MongoDB's duplicate-key error (E11000): a write collided with a unique index.
-pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
-    matches!(
-        err.kind.as_ref(),
-        ErrorKind::Write(WriteFailure::WriteError(write)) if write.code == 11000
-    )
 }

@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-pub use error::{DbError, is_duplicate_key};
+pub use error::DbError;
 pub use indexes::{IndexReport, ensure_indexes};
 use mongodb::{
     Client, Database,
@@ -22,8 +22,8 @@ use mongodb::{
 
 use crate::config::Config;
 
-/// The collection that holds one document per session (DESIGN.md §3).
-pub const SESSIONS: &str = "sessions";
+/// The collection that holds one document per session (DESIGN.md §3), the store's default.
+pub const SESSIONS: &str = sessionguard_store::DEFAULT_COLLECTION;
 /// The collection that holds one document per account.
 pub const USERS: &str = "users";
 /// The collection that holds what happened to each account.
@@ -31,22 +31,7 @@ pub const SECURITY_EVENTS: &str = "security_events";
 /// The collection that holds the failed-sign-in counters.
 pub const LOGIN_THROTTLE: &str = "login_throttle";
 
-/// Options for a collection whose writes end sessions or change who may sign in (logout,
-/// revoke, sign out others, log out everywhere, password change): writes wait for a majority of
-/// the replica set, and reads of the result come from the primary at read concern `majority`.
-///
-/// A delete acknowledged by a primary alone can be rolled back if that primary fails over
-/// before a majority has it, and the session would then come back from the dead. A delete
-/// acknowledged by a majority survives any failover. On a standalone server `majority` is the
-/// one server, so nothing changes there.
-pub fn durable() -> mongodb::options::CollectionOptions {
-    use mongodb::options::{ReadConcern, ReadPreference, SelectionCriteria, WriteConcern};
-    mongodb::options::CollectionOptions::builder()
-        .write_concern(WriteConcern::majority())
-        .read_concern(ReadConcern::majority())
-        .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
-        .build()
-}
+pub use sessionguard_store::{durable, is_duplicate_key};
 
 /// Why the server could not start talking to MongoDB.
 #[derive(Debug, thiserror::Error)]

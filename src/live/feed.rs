@@ -13,11 +13,11 @@ use mongodb::{
     change_stream::event::{ChangeStreamEvent, OperationType, ResumeToken},
 };
 
+use sessionguard_store::SessionRegistry;
 use super::{ENDING_KINDS, Ending, LiveSessions};
 use crate::{
     db::{self, DbError},
     model::SecurityEventKind,
-    store::SessionRegistry,
 };
 
 /// How often the polling feed looks, and how long the change stream waits before reopening.

@@ -14,6 +14,7 @@ use axum::{
 };
 use futures_util::stream::{self, Stream};
 use time::OffsetDateTime;
+use sessionguard_store::SessionInfo;
 use tower_sessions::{cookie::Cookie, session::Id};
 
 use crate::{
@@ -22,7 +23,6 @@ use crate::{
     live::{LiveEvent, Refused, TabSession, Watcher},
     model::EndReason,
     state::AppState,
-    store::WatchedSession,
 };
 
 /// How often an idle stream sends a comment, so proxies keep it open.
@@ -51,12 +51,12 @@ pub async fn session_events(State(state): State<AppState>, headers: HeaderMap) -
     let Some(id) = session_id(&headers, cookie_name(&state.config)) else {
         return refuse(AppError::NotSignedIn);
     };
-    let session = match state.registry.peek(&id).await {
-        Ok(Some(session)) => session,
+    let (session, user_id) = match peek_signed_in(&state, &id).await {
+        Ok(Some(found)) => found,
         Ok(None) => return refuse(AppError::SessionEnded),
         Err(err) => return refuse(err.into()),
     };
-    let tab = TabSession { key: session.key.clone(), user_id: session.user_id.clone(), handle: session.handle.clone() };
+    let tab = TabSession { key: session.key.clone(), user_id: user_id.clone(), handle: session.handle.clone() };
     let watcher = match state.live.watch(tab) {
         Ok(watcher) => watcher,
         Err(refused) => {
@@ -68,15 +68,15 @@ pub async fn session_events(State(state): State<AppState>, headers: HeaderMap) -
         }
     };
     if watcher.first_of_user() {
-        match state.registry.keys_of(&session.user_id).await {
-            Ok(keys) => state.live.add_keys(&session.user_id, keys),
+        match state.registry.keys_of(&user_id).await {
+            Ok(keys) => state.live.add_keys(&user_id, keys),
             Err(err) => return refuse(err.into()),
         }
     }
     // Registered: from here on the feed reports the session's end to the watcher. An end before
     // that is seen now, and reported through the hub like any other.
-    let session = match state.registry.peek(&id).await {
-        Ok(Some(again)) => again,
+    let session = match peek_signed_in(&state, &id).await {
+        Ok(Some((again, _))) => again,
         Ok(None) => {
             state.live.session_deleted(&session.key);
             session
@@ -84,6 +84,15 @@ pub async fn session_events(State(state): State<AppState>, headers: HeaderMap) -
         Err(err) => return refuse(err.into()),
     };
     Sse::new(events(state, id, session, watcher)).keep_alive(KeepAlive::new().interval(HEARTBEAT)).into_response()
+}
+
+/// The live session with token `id` and its owner; a session nobody signed in to counts as none.
+async fn peek_signed_in(state: &AppState, id: &Id) -> Result<Option<(SessionInfo, String)>, sessionguard_store::StoreError> {
+    let found = state.registry.peek(id).await?;
+    Ok(found.and_then(|session| {
+        let user_id = session.user_id.clone()?;
+        Some((session, user_id))
+    }))
 }
 
 /// The session id in the request's cookie, if it holds a well-formed one.
@@ -120,7 +129,7 @@ struct Tab {
 }
 
 /// The tab's events: hub events as they come, and the expiry check at the session's deadline.
-fn events(state: AppState, id: Id, session: WatchedSession, watcher: Watcher) -> impl Stream<Item = Result<Event, Infallible>> {
+fn events(state: AppState, id: Id, session: SessionInfo, watcher: Watcher) -> impl Stream<Item = Result<Event, Infallible>> {
     let tab = Tab { state, id, deadline: session.expires_at, watcher, ended: false };
     stream::unfold(tab, |mut tab| async move {
         if tab.ended {

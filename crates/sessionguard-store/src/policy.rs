@@ -19,6 +19,14 @@ pub struct ExpiryPolicy {
     touch_interval: Duration,
 }
 
+impl Default for ExpiryPolicy {
+    /// OWASP's suggestion for an ordinary application: 30 minutes idle, 12 hours absolute, and
+    /// a touch at most once a minute.
+    fn default() -> Self {
+        Self::new(StdDuration::from_secs(30 * 60), StdDuration::from_secs(12 * 3600), StdDuration::from_secs(60))
+    }
+}
+
 impl ExpiryPolicy {
     /// A policy with the given idle timeout, absolute lifetime and touch interval.
     ///

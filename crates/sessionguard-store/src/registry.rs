@@ -7,15 +7,15 @@ use mongodb::{
     Collection,
     bson::{Bson, Document, doc},
 };
-use time::OffsetDateTime;
 use tower_sessions::session::Id;
 
-use super::{
-    document::{SessionDocument, SessionSummary, by_key, storage_key},
+use crate::{
+    clock::Clock,
+    document::{SessionDocument, SessionInfo, by_key, storage_key},
+    error::StoreError,
     policy::ExpiryPolicy,
     recent::Recent,
 };
-use crate::{clock::Clock, db::DbError};
 
 /// The shared handle that ends sessions explicitly and lists a user's sessions.
 ///
@@ -29,7 +29,7 @@ use crate::{clock::Clock, db::DbError};
 /// a "signed out" that is not true. Sessions on *other* devices are ended here alone.
 ///
 /// Every write is a single `findAndModify`, `delete_one` or `delete_many` on an indexed field,
-/// whatever the number of sessions, at write concern `majority` (see [`crate::db::durable`]).
+/// whatever the number of sessions, at write concern `majority` (see [`crate::durable`]).
 /// Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct SessionRegistry {
@@ -38,17 +38,6 @@ pub struct SessionRegistry {
     clock: Arc<dyn Clock>,
     /// Tokens this registry ended moments ago, shared with the store (see [`Self::end`]).
     recently_ended: Recent<()>,
-}
-
-/// A session that [`SessionRegistry::end`] deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndedSession {
-    /// Its public handle, which security events name.
-    pub handle: String,
-    /// Its owner, if it was signed in.
-    pub user_id: Option<String>,
-    /// Whether it was still live (not past a timeout) when it was deleted.
-    pub was_live: bool,
 }
 
 /// The sessions one `delete_many` ended: how many, and which. The handles are read just before
@@ -64,37 +53,8 @@ pub struct EndedSessions {
     pub handles: Vec<String>,
 }
 
-/// A session as a live watcher sees it: whose it is, how to recognise its end, and its deadline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WatchedSession {
-    /// The storage key (`_id`), which change events name.
-    pub key: String,
-    /// The owner.
-    pub user_id: String,
-    /// The public handle, which security events name.
-    pub handle: String,
-    /// When it expires unless used again.
-    pub expires_at: OffsetDateTime,
-}
-
-/// One active session as the security page shows it. Holds no token and no session data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActiveSession {
-    /// The public id used to revoke this session.
-    pub handle: String,
-    /// The `User-Agent` recorded at login, if any.
-    pub user_agent: Option<String>,
-    /// The client address recorded at login, if any.
-    pub ip: Option<String>,
-    /// When the user signed in.
-    pub created_at: OffsetDateTime,
-    /// When the session was last used (to within the touch interval).
-    pub last_seen_at: OffsetDateTime,
-    /// Whether this is the session that asked.
-    pub is_current: bool,
-}
-
 impl SessionRegistry {
+    /// A registry on `sessions` (opened with [`crate::durable`] options).
     pub(crate) fn new(
         sessions: Collection<SessionDocument>,
         policy: ExpiryPolicy,
@@ -105,28 +65,24 @@ impl SessionRegistry {
     }
 
     /// Deletes the session with token `session_id`, in one `findAndModify` whose answer is the
-    /// proof: the document it removed (returned, without its data), or none because it was
-    /// already gone. Either way the database has answered, at write concern `majority`, that no
-    /// session remains; `Ok` means exactly that, and the store's own `delete` of this token
-    /// that follows (the session layer's `flush`) then costs nothing.
+    /// proof: the live session it ended, or `None` because none was live (already gone, or past
+    /// a deadline and deleted now as well). Either way the database has answered, at write
+    /// concern `majority`, that no session remains; `Ok` means exactly that, and the store's
+    /// own `delete` of this token that follows (the session layer's `flush`) then costs nothing.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached or did not answer: the session
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached or did not answer: the session
     /// may still exist, so the caller must not say it ended.
-    pub async fn end(&self, session_id: &Id) -> Result<Option<EndedSession>, DbError> {
-        let removed = self
-            .sessions
-            .clone_with_type::<SessionSummary>()
-            .find_one_and_delete(by_key(session_id))
-            .projection(doc! { "data": 0 })
-            .await?;
+    pub async fn end(&self, session_id: &Id) -> Result<Option<SessionInfo>, StoreError> {
+        let removed = self.sessions.find_one_and_delete(by_key(session_id)).projection(doc! { "data": 0 }).await?;
         self.recently_ended.remember(*session_id, ());
+        Ok(self.live(removed))
+    }
+
+    /// The document as [`SessionInfo`] if it is live now under this registry's policy.
+    fn live(&self, document: Option<SessionDocument>) -> Option<SessionInfo> {
         let now = self.clock.now();
-        Ok(removed.map(|session| EndedSession {
-            was_live: session.is_live(&self.policy, now),
-            handle: session.handle,
-            user_id: session.user_id,
-        }))
+        document.filter(|d| d.is_live(&self.policy, now)).map(SessionInfo::from)
     }
 
     /// Ends every session of `user_id`, the caller's own included, in one `delete_many`.
@@ -134,8 +90,8 @@ impl SessionRegistry {
     /// [`EndedSessions`]).
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn end_all_for_user(&self, user_id: &str) -> Result<EndedSessions, DbError> {
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn end_all_for_user(&self, user_id: &str) -> Result<EndedSessions, StoreError> {
         self.end_matching(doc! { "user_id": user_id }).await
     }
 
@@ -144,20 +100,20 @@ impl SessionRegistry {
     /// [`EndedSessions`]); `keep` stays valid.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn end_others(&self, user_id: &str, keep: &Id) -> Result<EndedSessions, DbError> {
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn end_others(&self, user_id: &str, keep: &Id) -> Result<EndedSessions, StoreError> {
         self.end_matching(doc! { "user_id": user_id, "_id": { "$ne": storage_key(keep) } }).await
     }
 
     /// Reads the handles of the sessions `filter` matches, then deletes with the same `filter`
     /// (never narrowed to what was read, so that a session created in between ends too).
-    async fn end_matching(&self, filter: Document) -> Result<EndedSessions, DbError> {
+    async fn end_matching(&self, filter: Document) -> Result<EndedSessions, StoreError> {
         let handles = self.handles_matching(filter.clone()).await?;
         let count = self.sessions.delete_many(filter).await?.deleted_count;
         Ok(EndedSessions { count, handles })
     }
 
-    async fn handles_matching(&self, filter: Document) -> Result<Vec<String>, DbError> {
+    async fn handles_matching(&self, filter: Document) -> Result<Vec<String>, StoreError> {
         let found: Vec<Document> = self
             .sessions
             .clone_with_type::<Document>()
@@ -176,8 +132,8 @@ impl SessionRegistry {
     /// `false`, exactly like an unknown handle, so handles reveal nothing about other accounts.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn revoke(&self, user_id: &str, handle: &str) -> Result<bool, DbError> {
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn revoke(&self, user_id: &str, handle: &str) -> Result<bool, StoreError> {
         let result = self.sessions.delete_one(doc! { "handle": handle, "user_id": user_id }).await?;
         Ok(result.deleted_count == 1)
     }
@@ -187,8 +143,8 @@ impl SessionRegistry {
     /// when under the cap.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn end_oldest_beyond(&self, user_id: &str, cap: u32) -> Result<EndedSessions, DbError> {
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn end_oldest_beyond(&self, user_id: &str, cap: u32) -> Result<EndedSessions, StoreError> {
         let excess: Vec<Document> = self
             .sessions
             .clone_with_type::<Document>()
@@ -212,19 +168,17 @@ impl SessionRegistry {
     /// no write. For watchers that must not keep a session alive.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn peek(&self, session_id: &Id) -> Result<Option<WatchedSession>, DbError> {
-        let found = self.sessions.clone_with_type::<SessionSummary>().find_one(by_key(session_id)).projection(doc! { "data": 0 }).await?;
-        Ok(found.filter(|s| s.is_live(&self.policy, self.clock.now())).and_then(|s| {
-            Some(WatchedSession { user_id: s.user_id?, key: s.key, handle: s.handle, expires_at: s.expires_at.to_time_0_3() })
-        }))
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn peek(&self, session_id: &Id) -> Result<Option<SessionInfo>, StoreError> {
+        let found = self.sessions.find_one(by_key(session_id)).projection(doc! { "data": 0 }).await?;
+        Ok(self.live(found))
     }
 
     /// The storage keys of every session of `user_id`, live or not yet swept.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn keys_of(&self, user_id: &str) -> Result<Vec<String>, DbError> {
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn keys_of(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let documents: Vec<Document> = self
             .sessions
             .clone_with_type::<Document>()
@@ -239,8 +193,8 @@ impl SessionRegistry {
     /// The storage keys of every session of each user in `user_ids`, in one query.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn keys_of_users(&self, user_ids: &[String]) -> Result<Vec<(String, String)>, DbError> {
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn keys_of_users(&self, user_ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
         let documents: Vec<Document> = self
             .sessions
             .clone_with_type::<Document>()
@@ -255,41 +209,28 @@ impl SessionRegistry {
     /// The public handle of the session with token `session_id`, if that session exists.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn handle_of(&self, session_id: &Id) -> Result<Option<String>, DbError> {
-        let document = self.sessions.find_one(by_key(session_id)).await?;
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn handle_of(&self, session_id: &Id) -> Result<Option<String>, StoreError> {
+        let document = self.sessions.find_one(by_key(session_id)).projection(doc! { "data": 0 }).await?;
         Ok(document.map(|d| d.handle))
     }
 
-    /// The live sessions of `user_id`, most recently active first, with the one whose token is
-    /// `current` flagged. Expired documents that the TTL monitor has not removed yet are left out.
+    /// The live sessions of `user_id`, most recently active first. Expired documents that the
+    /// TTL monitor has not removed yet are left out. [`SessionInfo::has_token`] tells which one
+    /// is the caller's.
     ///
     /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn list_for_user(&self, user_id: &str, current: Option<&Id>) -> Result<Vec<ActiveSession>, DbError> {
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn list_for_user(&self, user_id: &str) -> Result<Vec<SessionInfo>, StoreError> {
         let now = self.clock.now();
-        let current_key = current.map(storage_key);
-        let summaries: Vec<SessionSummary> = self
+        let documents: Vec<SessionDocument> = self
             .sessions
-            .clone_with_type::<SessionSummary>()
             .find(doc! { "user_id": user_id })
             .sort(doc! { "last_seen_at": -1, "created_at": -1 })
             .projection(doc! { "data": 0 })
             .await?
             .try_collect()
             .await?;
-        let rows = summaries
-            .into_iter()
-            .filter(|summary| summary.is_live(&self.policy, now))
-            .map(|summary| ActiveSession {
-                is_current: current_key.as_deref() == Some(summary.key.as_str()),
-                created_at: summary.created_at.to_time_0_3(),
-                last_seen_at: summary.last_seen_at.to_time_0_3(),
-                handle: summary.handle,
-                user_agent: summary.user_agent,
-                ip: summary.ip,
-            })
-            .collect();
-        Ok(rows)
+        Ok(documents.into_iter().filter(|d| d.is_live(&self.policy, now)).map(SessionInfo::from).collect())
     }
 }

@@ -1,5 +1,5 @@
-//! The MongoDB session store and the shared registry, against the test MongoDB server.
-//! Every test looks at the `sessions` documents afterwards.
+//! The store's guarantees, against the test MongoDB server (`MONGODB_URI`). Every test looks
+//! at the `sessions` documents afterwards.
 
 // A failed unwrap is a failed test: that is what tests are for.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,11 +13,8 @@ use mongodb::{
     Collection,
     bson::{Bson, Document, doc},
 };
-use sessionguard::{
-    clock::ManualClock,
-    config::Config,
-    db::{self, DbError},
-    store::{ExpiryPolicy, IP_KEY, MongoSessionStore, SessionRegistry, USER_AGENT_KEY, USER_ID_KEY},
+use sessionguard_store::{
+    DEFAULT_COLLECTION, ExpiryPolicy, IP_KEY, ManualClock, MongoSessionStore, SessionRegistry, StoreError, USER_AGENT_KEY, USER_ID_KEY,
 };
 use time::{Duration, OffsetDateTime};
 use tower_sessions::{
@@ -40,12 +37,13 @@ impl Fixture {
     async fn with_policy(policy: ExpiryPolicy) -> Self {
         let db = common::fresh_database().await;
         let clock = ManualClock::new(OffsetDateTime::now_utc());
-        let store = MongoSessionStore::new(&db, policy, Arc::new(clock.clone()));
-        Self { registry: store.registry(&db), db, store, clock }
+        let store = MongoSessionStore::new(&db).with_policy(policy).with_clock(Arc::new(clock.clone()));
+        store.migrate().await.unwrap();
+        Self { registry: store.registry(), db, store, clock }
     }
 
     fn sessions(&self) -> Collection<Document> {
-        self.db.collection(db::SESSIONS)
+        self.db.collection(DEFAULT_COLLECTION)
     }
 
     async fn all_documents(&self) -> Vec<Document> {
@@ -72,10 +70,9 @@ impl Fixture {
     }
 }
 
-/// The policy the server runs with by default.
+/// The store's default policy: 30 minutes idle, 12 hours absolute, a touch a minute.
 fn default_policy() -> ExpiryPolicy {
-    let config = Config::default();
-    ExpiryPolicy::new(config.idle_timeout, config.absolute_timeout, config.touch_interval)
+    ExpiryPolicy::default()
 }
 
 fn record_for(user: Option<&str>, agent: &str) -> Record {
@@ -361,35 +358,35 @@ async fn list_for_user_orders_by_activity_flags_the_current_and_hides_tokens() {
     f.clock.advance(Duration::minutes(2));
     f.store.load(&oldest.id).await.unwrap().unwrap();
 
-    let rows = f.registry.list_for_user("alice", Some(&current.id)).await.unwrap();
+    let rows = f.registry.list_for_user("alice").await.unwrap();
     let agents: Vec<_> = rows.iter().map(|r| r.user_agent.as_deref().unwrap()).collect();
     assert_eq!(agents, ["Oldest", "Newest", "Current"], "most recent activity first");
-    assert_eq!(rows.iter().filter(|r| r.is_current).count(), 1);
-    assert!(rows[2].is_current);
+    assert_eq!(rows.iter().filter(|r| r.has_token(&current.id)).count(), 1);
+    assert!(rows[2].has_token(&current.id));
     for row in &rows {
         assert!(!row.handle.contains(&current.id.to_string()));
         assert_eq!(row.ip.as_deref(), Some("203.0.113.7"));
     }
     f.clock.advance(Duration::minutes(29));
-    let rows = f.registry.list_for_user("alice", Some(&current.id)).await.unwrap();
+    let rows = f.registry.list_for_user("alice").await.unwrap();
     assert_eq!(rows.len(), 1, "expired sessions are not listed: only the one touched 29 minutes ago remains");
 }
 
 #[tokio::test]
 async fn a_stopped_database_yields_unavailable_quickly_and_never_panics() {
     let db = common::unreachable_database(StdDuration::from_millis(500)).await;
-    let store = MongoSessionStore::new(&db, default_policy(), Arc::new(ManualClock::new(OffsetDateTime::now_utc())));
-    let registry = store.registry(&db);
+    let store = MongoSessionStore::new(&db);
+    let registry = store.registry();
     let id = Id::default();
     let started = std::time::Instant::now();
 
-    let unavailable = |r: Result<(), DbError>| matches!(r, Err(DbError::Unavailable(_)));
+    let unavailable = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Unavailable(_)));
     assert!(unavailable(registry.end(&id).await.map(drop)));
     assert!(unavailable(registry.end_all_for_user("u").await.map(drop)));
     assert!(unavailable(registry.end_others("u", &id).await.map(drop)));
     assert!(unavailable(registry.revoke("u", "h").await.map(drop)));
-    assert!(unavailable(registry.list_for_user("u", None).await.map(drop)));
-    assert!(unavailable(db::ensure_indexes(&db).await.map(drop)));
+    assert!(unavailable(registry.list_for_user("u").await.map(drop)));
+    assert!(unavailable(store.migrate().await.map(drop)));
     let mut record = record_for(Some("u"), "x");
     assert!(store.create(&mut record).await.is_err());
     assert!(store.load(&id).await.is_err());
@@ -425,4 +422,57 @@ async fn a_shorter_expiry_set_through_tower_sessions_is_honoured_on_create_save_
     assert!(store.load(&short_id).await.unwrap().is_some(), "still inside its five minutes (and this load touches it)");
     clock.advance(Duration::minutes(3));
     assert!(store.load(&short_id).await.unwrap().is_none(), "a touch never extends a session past its own expiry");
+}
+
+#[tokio::test]
+async fn migrate_creates_exactly_the_indexes_the_store_relies_on_in_the_collection_it_is_given() {
+    let db = common::fresh_database().await;
+    let store = MongoSessionStore::new(&db).with_collection("web_sessions");
+    assert!(store.migrate().await.unwrap().ttl, "the test server accepts TTL indexes");
+    let mut record = record_for(Some("alice"), "Firefox");
+    store.create(&mut record).await.unwrap();
+
+    let indexes: Vec<mongodb::IndexModel> =
+        db.collection::<Document>("web_sessions").list_indexes().await.unwrap().try_collect().await.unwrap();
+    let mut described: Vec<String> = indexes
+        .iter()
+        .map(|index| {
+            let options = index.options.as_ref();
+            let unique = options.and_then(|o| o.unique).unwrap_or(false);
+            let ttl = options.and_then(|o| o.expire_after).map(|after| after.as_secs());
+            format!("{:?} unique={unique} ttl={ttl:?}", index.keys.keys().collect::<Vec<_>>())
+        })
+        .collect();
+    described.sort();
+    assert_eq!(
+        described,
+        [
+            r#"["_id"] unique=false ttl=None"#,
+            r#"["expires_at"] unique=false ttl=Some(0)"#,
+            r#"["handle"] unique=true ttl=None"#,
+            r#"["user_id"] unique=false ttl=None"#,
+        ]
+    );
+    assert_eq!(db.collection::<Document>("web_sessions").count_documents(doc! {}).await.unwrap(), 1);
+    assert_eq!(
+        db.collection::<Document>(DEFAULT_COLLECTION).count_documents(doc! {}).await.unwrap(),
+        0,
+        "nothing in the default collection"
+    );
+    assert_eq!(store.registry().end_all_for_user("alice").await.unwrap().count, 1, "the registry works on the same collection");
+}
+
+#[tokio::test]
+async fn ending_an_expired_session_deletes_it_and_reports_no_live_session() {
+    let f = Fixture::new().await;
+    let record = f.signed_in("alice", "Firefox").await;
+    f.clock.advance(Duration::minutes(31));
+    assert_eq!(f.registry.end(&record.id).await.unwrap(), None, "it had already ended at its idle deadline");
+    assert_eq!(f.count(doc! {}).await, 0, "and its document is gone all the same");
+
+    let live = f.signed_in("alice", "Chrome").await;
+    let ended = f.registry.end(&live.id).await.unwrap().expect("a live session was ended");
+    assert_eq!((ended.user_id.as_deref(), ended.user_agent.as_deref()), (Some("alice"), Some("Chrome")));
+    assert!(ended.has_token(&live.id));
+    assert_eq!(f.count(doc! {}).await, 0);
 }

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 
 use super::policy::ExpiryPolicy;
-use crate::db::DbError;
+use crate::error::StoreError;
 
 /// Session-data key whose string value the store copies to the indexed `user_id` field.
 pub const USER_ID_KEY: &str = "user_id";
@@ -18,11 +18,11 @@ pub const USER_ID_KEY: &str = "user_id";
 pub const USER_AGENT_KEY: &str = "user_agent";
 /// Session-data key whose string value the store copies to the `ip` field.
 pub const IP_KEY: &str = "ip";
-/// Session-data key of the account's email, so that a page can say who is signed in without
-/// reading `users`. Accounts cannot change their email, so the copy never goes stale.
-pub const EMAIL_KEY: &str = "email";
 
 /// One session as stored. The session token itself never appears: `_id` is its SHA-256.
+///
+/// Reads that project `data` out (listing, peeking, ending) decode into this same type, with
+/// empty `data`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SessionDocument {
     #[serde(rename = "_id")]
@@ -30,6 +30,7 @@ pub(crate) struct SessionDocument {
     pub handle: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    #[serde(default)]
     pub data: Document,
     pub created_at: DateTime,
     pub last_seen_at: DateTime,
@@ -43,24 +44,6 @@ pub(crate) struct SessionDocument {
     pub ip: Option<String>,
 }
 
-/// A session as the security page lists it: the stored document without its `data`, which
-/// the listing query projects out.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct SessionSummary {
-    #[serde(rename = "_id")]
-    pub key: String,
-    pub handle: String,
-    #[serde(default)]
-    pub user_id: Option<String>,
-    pub created_at: DateTime,
-    pub last_seen_at: DateTime,
-    pub expires_at: DateTime,
-    #[serde(default)]
-    pub user_agent: Option<String>,
-    #[serde(default)]
-    pub ip: Option<String>,
-}
-
 /// The fields the store copies out of the session data, so they can be queried and shown.
 pub(crate) struct LiftedFields {
     pub data: Document,
@@ -71,8 +54,8 @@ pub(crate) struct LiftedFields {
 
 impl LiftedFields {
     /// Encodes a record's data and copies out the well-known keys.
-    pub fn from_record(record: &Record) -> Result<Self, DbError> {
-        let data = bson::to_document(&record.data).map_err(|e| DbError::Encode(e.to_string()))?;
+    pub fn from_record(record: &Record) -> Result<Self, StoreError> {
+        let data = bson::to_document(&record.data).map_err(|e| StoreError::Encode(e.to_string()))?;
         let text = |key: &str| record.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
         Ok(Self { user_id: text(USER_ID_KEY), user_agent: text(USER_AGENT_KEY), ip: text(IP_KEY), data })
     }
@@ -80,7 +63,7 @@ impl LiftedFields {
 
 impl SessionDocument {
     /// A fresh document for `record`, created and last seen at `now`.
-    pub fn new(record: &Record, now: OffsetDateTime, expires_at: OffsetDateTime) -> Result<Self, DbError> {
+    pub fn new(record: &Record, now: OffsetDateTime, expires_at: OffsetDateTime) -> Result<Self, StoreError> {
         let fields = LiftedFields::from_record(record)?;
         Ok(Self {
             key: storage_key(&record.id),
@@ -102,22 +85,60 @@ impl SessionDocument {
     }
 
     /// Rebuilds the `tower-sessions` record for the session whose token is `id`.
-    pub fn into_record(self, id: Id) -> Result<Record, DbError> {
-        let data: HashMap<String, serde_json::Value> = bson::from_document(self.data).map_err(|e| DbError::Decode(e.to_string()))?;
+    pub fn into_record(self, id: Id) -> Result<Record, StoreError> {
+        let data: HashMap<String, serde_json::Value> = bson::from_document(self.data).map_err(|e| StoreError::Decode(e.to_string()))?;
         Ok(Record { id, data, expiry_date: self.expires_at.to_time_0_3() })
     }
 }
 
-impl SessionSummary {
-    /// Whether this session is live at `now` under `policy`.
-    pub fn is_live(&self, policy: &ExpiryPolicy, now: OffsetDateTime) -> bool {
-        policy.is_live(self.created_at.to_time_0_3(), self.last_seen_at.to_time_0_3(), self.expires_at.to_time_0_3(), now)
+/// One session as the store reports it to callers: who owns it, where it was signed in, and
+/// its times. Holds no token and no session data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The storage key (`_id`, the SHA-256 of the token), which change events name.
+    pub key: String,
+    /// The public handle: random, unrelated to the token, safe to show and to put in a form.
+    pub handle: String,
+    /// The owner, copied from the session data's [`USER_ID_KEY`]; `None` before sign-in.
+    pub user_id: Option<String>,
+    /// The session data's [`USER_AGENT_KEY`], if set.
+    pub user_agent: Option<String>,
+    /// The session data's [`IP_KEY`], if set.
+    pub ip: Option<String>,
+    /// When the session was created.
+    pub created_at: OffsetDateTime,
+    /// When it was last used (to within the policy's touch interval).
+    pub last_seen_at: OffsetDateTime,
+    /// When it expires unless used again.
+    pub expires_at: OffsetDateTime,
+}
+
+impl SessionInfo {
+    /// Whether this is the session whose cookie carries token `id`.
+    pub fn has_token(&self, id: &Id) -> bool {
+        self.key == storage_key(id)
+    }
+}
+
+impl From<SessionDocument> for SessionInfo {
+    fn from(document: SessionDocument) -> Self {
+        Self {
+            key: document.key,
+            handle: document.handle,
+            user_id: document.user_id,
+            user_agent: document.user_agent,
+            ip: document.ip,
+            created_at: document.created_at.to_time_0_3(),
+            last_seen_at: document.last_seen_at.to_time_0_3(),
+            expires_at: document.expires_at.to_time_0_3(),
+        }
     }
 }
 
 /// The `_id` under which the session with token `id` is stored: the hex SHA-256 of the
-/// cookie value. Someone who reads the database cannot turn it back into a usable cookie.
-pub(crate) fn storage_key(id: &Id) -> String {
+/// cookie value. Someone who reads the database cannot turn it back into a usable cookie, and
+/// code that holds a token can still find its document (or match it in a change event).
+pub fn storage_key(id: &Id) -> String {
     hex::encode(Sha256::digest(id.to_string().as_bytes()))
 }
 

@@ -14,22 +14,24 @@ use tower_sessions::{
     session_store,
 };
 
-use super::{
-    document::{LiftedFields, SessionDocument, by_key},
+use crate::{
+    DEFAULT_COLLECTION,
+    clock::{Clock, SystemClock},
+    document::{LiftedFields, SessionDocument, by_key, storage_key},
+    durable,
+    error::{StoreError, is_duplicate_key},
+    indexes::{IndexReport, ensure_indexes},
     policy::ExpiryPolicy,
     recent::Recent,
     registry::SessionRegistry,
-};
-use crate::{
-    clock::Clock,
-    db::{self, DbError, is_duplicate_key},
 };
 
 /// How many fresh ids `create` draws before giving up; a 128-bit collision even once is
 /// already beyond belief, so running out means something else is wrong.
 const CREATE_ATTEMPTS: usize = 4;
 
-/// A [`SessionStore`] that keeps one document per session in the `sessions` collection.
+/// A [`SessionStore`] that keeps one document per session in one collection (`sessions`
+/// unless [`with_collection`](Self::with_collection) names another).
 ///
 /// Guarantees:
 /// - `create` inserts and never overwrites: on a duplicate key it draws a new id and retries.
@@ -44,7 +46,7 @@ const CREATE_ATTEMPTS: usize = 4;
 ///   and returns `None`, so one corrupt document signs one session out instead of answering
 ///   "database unavailable" on every request that carries its cookie.
 /// - Every delete (the session layer's `cycle_id` and `flush`) waits for a majority of the
-///   replica set, like the registry's endings ([`db::durable`]): an ended session cannot come
+///   replica set, like the registry's endings ([`durable`]): an ended session cannot come
 ///   back in a failover.
 /// - An unchanged session is written (touched) at most once per touch interval.
 /// - A `save` of exactly the data (and no earlier expiry) that `create` wrote moments ago is skipped: tower-sessions
@@ -57,8 +59,9 @@ const CREATE_ATTEMPTS: usize = 4;
 /// - The cookie value is never stored: documents are keyed by its SHA-256.
 #[derive(Debug, Clone)]
 pub struct MongoSessionStore {
+    db: Database,
     sessions: Collection<SessionDocument>,
-    /// The same collection with [`db::durable`] options, for every delete.
+    /// The same collection with [`durable`] options, for every delete.
     ending: Collection<SessionDocument>,
     policy: ExpiryPolicy,
     clock: Arc<dyn Clock>,
@@ -76,19 +79,61 @@ struct JustCreated {
 }
 
 impl MongoSessionStore {
-    /// A store on `db.sessions` with the given expiry policy and clock.
+    /// A store on `db.sessions` with the [default](ExpiryPolicy::default) expiry policy and the
+    /// system clock.
     ///
-    /// Call [`db::ensure_indexes`] once at start-up as well. Loads read from the primary (the
-    /// driver's default, kept on purpose: a secondary may still hold a session that has ended).
-    pub fn new(db: &Database, policy: ExpiryPolicy, clock: Arc<dyn Clock>) -> Self {
+    /// Call [`migrate`](Self::migrate) once at start-up as well. Loads read from the primary
+    /// (the driver's default, kept on purpose: a secondary may still hold a session that has
+    /// ended).
+    pub fn new(db: &Database) -> Self {
         Self {
-            sessions: db.collection(db::SESSIONS),
-            ending: db.collection_with_options(db::SESSIONS, db::durable()),
-            policy,
-            clock,
+            db: db.clone(),
+            sessions: db.collection(DEFAULT_COLLECTION),
+            ending: db.collection_with_options(DEFAULT_COLLECTION, durable()),
+            policy: ExpiryPolicy::default(),
+            clock: Arc::new(SystemClock),
             just_created: Recent::default(),
             recently_ended: Recent::default(),
         }
+    }
+
+    /// This store on the collection `name` of the same database instead.
+    pub fn with_collection(mut self, name: &str) -> Self {
+        self.sessions = self.db.collection(name);
+        self.ending = self.db.collection_with_options(name, durable());
+        self
+    }
+
+    /// This store with the expiry rules `policy`.
+    pub fn with_policy(mut self, policy: ExpiryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// This store reading the time from `clock` (a test can move it forward).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The expiry rules this store applies.
+    pub fn policy(&self) -> ExpiryPolicy {
+        self.policy
+    }
+
+    /// The name of the collection that holds the sessions.
+    pub fn collection_name(&self) -> &str {
+        self.sessions.name()
+    }
+
+    /// Creates the indexes this store relies on (see [`ensure_indexes`]). Safe on every start
+    /// and from many instances at once.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached; [`StoreError::Backend`] when
+    /// it refuses one of the indexes the store cannot do without.
+    pub async fn migrate(&self) -> Result<IndexReport, StoreError> {
+        ensure_indexes(&self.db, self.collection_name()).await
     }
 
     /// The public handle of the session this store created for token `id` moments ago (in the
@@ -98,14 +143,9 @@ impl MongoSessionStore {
     }
 
     /// The shared handle for ending and listing sessions, on the same collection (with
-    /// [`db::durable`] options: majority writes, majority reads from the primary) and clock.
-    pub fn registry(&self, db: &Database) -> SessionRegistry {
-        SessionRegistry::new(
-            db.collection_with_options(db::SESSIONS, db::durable()),
-            self.policy,
-            self.clock.clone(),
-            self.recently_ended.clone(),
-        )
+    /// [`durable`] options: majority writes, majority reads from the primary), policy and clock.
+    pub fn registry(&self) -> SessionRegistry {
+        SessionRegistry::new(self.ending.clone(), self.policy, self.clock.clone(), self.recently_ended.clone())
     }
 
     /// The pipeline update that marks a live session as seen now and recomputes its deadline:
@@ -124,7 +164,7 @@ impl MongoSessionStore {
 
     /// Deletes the undecodable session `id` and reports it gone; see the type's guarantees.
     async fn discard_corrupt(&self, id: &Id, reason: &str) -> session_store::Result<Option<Record>> {
-        tracing::error!(key = %super::document::storage_key(id), %reason, "a stored session cannot be decoded; ending it");
+        tracing::error!(key = %storage_key(id), %reason, "a stored session cannot be decoded; ending it");
         if let Err(err) = self.ending.delete_one(by_key(id)).await {
             tracing::warn!(%err, "could not delete an undecodable session; it stays unusable until it expires");
         }
@@ -155,10 +195,10 @@ impl SessionStore for MongoSessionStore {
                     tracing::warn!("session id or handle collision on create; drawing a new id");
                     record.id = Id::default();
                 }
-                Err(err) => return Err(DbError::from(err).into()),
+                Err(err) => return Err(StoreError::from(err).into()),
             }
         }
-        Err(DbError::Refused("could not draw a unique session id".into()).into())
+        Err(StoreError::Backend("could not draw a unique session id".into()).into())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
@@ -175,17 +215,17 @@ impl SessionStore for MongoSessionStore {
         extra.insert("user_agent", doc! { "$literal": optional(fields.user_agent) });
         extra.insert("ip", doc! { "$literal": optional(fields.ip) });
         let update = self.touch_update(now, Some(record.expiry_date), extra);
-        self.sessions.update_one(Self::live_filter(&record.id, now), update).await.map_err(DbError::from)?;
+        self.sessions.update_one(Self::live_filter(&record.id, now), update).await.map_err(StoreError::from)?;
         Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let now = self.clock.now();
         // By `_id` alone: index-only on every MongoDB-compatible server; expiry is checked below.
-        let document = match self.sessions.find_one(by_key(session_id)).await.map_err(DbError::from) {
+        let document = match self.sessions.find_one(by_key(session_id)).await.map_err(StoreError::from) {
             Ok(Some(document)) => document,
             Ok(None) => return Ok(None),
-            Err(DbError::Decode(reason)) => return self.discard_corrupt(session_id, &reason).await,
+            Err(StoreError::Decode(reason)) => return self.discard_corrupt(session_id, &reason).await,
             Err(err) => return Err(err.into()),
         };
         if !document.is_live(&self.policy, now) {
@@ -196,7 +236,7 @@ impl SessionStore for MongoSessionStore {
             self.sessions
                 .update_one(Self::live_filter(session_id, now), self.touch_update(now, record_expiry, Document::new()))
                 .await
-                .map_err(DbError::from)?;
+                .map_err(StoreError::from)?;
         }
         match document.into_record(*session_id) {
             Ok(record) => Ok(Some(record)),
@@ -208,7 +248,7 @@ impl SessionStore for MongoSessionStore {
         if self.recently_ended.take(session_id).is_some() {
             return Ok(());
         }
-        self.ending.delete_one(by_key(session_id)).await.map_err(DbError::from)?;
+        self.ending.delete_one(by_key(session_id)).await.map_err(StoreError::from)?;
         Ok(())
     }
 }
@@ -217,7 +257,7 @@ impl SessionStore for MongoSessionStore {
 impl ExpiredDeletion for MongoSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         let now = DateTime::from_time_0_3(self.clock.now());
-        self.sessions.delete_many(doc! { "expires_at": { "$lte": now } }).await.map_err(DbError::from)?;
+        self.sessions.delete_many(doc! { "expires_at": { "$lte": now } }).await.map_err(StoreError::from)?;
         Ok(())
     }
 }
@@ -226,6 +266,8 @@ impl ExpiredDeletion for MongoSessionStore {
 ///
 /// A failed sweep is logged and retried at the next tick, so a database outage never stops it.
 /// This backs up the TTL index, and replaces it on servers that refuse TTL indexes.
+/// (tower-sessions' own `continuously_delete_expired` returns at the first error, which would
+/// stop sweeping for good after one outage; hence our own loop.)
 pub fn spawn_expired_sweeper(store: MongoSessionStore, period: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(period);
