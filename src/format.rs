@@ -1,6 +1,8 @@
 //! Times as people read them. Pure functions of their inputs, so the server-rendered page and
 //! the hydrated one print the same text.
 
+use time::{OffsetDateTime, macros::format_description};
+
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago": how long before `now_ms` the
 /// instant `then_ms` was (both milliseconds since the Unix epoch).
 pub fn relative_time(now_ms: i64, then_ms: i64) -> String {
@@ -28,32 +30,18 @@ pub fn duration_words(secs: u64) -> String {
 
 /// The instant `ms` (milliseconds since the Unix epoch) as "2026-11-26 05:10 UTC".
 pub fn utc_minute(ms: i64) -> String {
-    let (date, hour, minute) = civil(ms);
-    format!("{date} {hour:02}:{minute:02} UTC")
+    instant(ms).format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default()
 }
 
-/// The instant as an RFC 3339 string, for `<time datetime>`.
+/// The instant as an RFC 3339 string to the second, for `<time datetime>`.
 pub fn rfc3339(ms: i64) -> String {
-    let (date, hour, minute) = civil(ms);
-    let second = ms.div_euclid(1000).rem_euclid(60);
-    format!("{date}T{hour:02}:{minute:02}:{second:02}Z")
+    instant(ms).format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")).unwrap_or_default()
 }
 
-/// (date, hour, minute) in UTC, by Howard Hinnant's days-to-civil algorithm.
-fn civil(ms: i64) -> (String, i64, i64) {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (format!("{year:04}-{month:02}-{day:02}"), of_day / 3600, of_day % 3600 / 60)
+/// The instant `ms` milliseconds after the Unix epoch, in UTC. Instants beyond what `time`
+/// represents (past the year 9999) cannot come from the server's clock; they read as the epoch.
+fn instant(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[cfg(test)]

@@ -42,7 +42,8 @@ impl Scope {
     }
 }
 
-/// One counter as stored, `_id` being `"<scope>:<key>"`.
+/// One counter as stored, `_id` being `"<scope>:<key>"`; counters of an account also carry its
+/// email as `account`, so that they can be found without parsing `_id`.
 #[derive(Debug, Clone, Deserialize)]
 struct Counter {
     count: i64,
@@ -109,8 +110,12 @@ impl LoginThrottle {
         }
     }
 
-    fn sign_in_counters(email: &str, ip: &str) -> [(Scope, String); 3] {
-        [(Scope::AccountAndAddress, format!("{email}|{ip}")), (Scope::Account, email.to_owned()), (Scope::Address, ip.to_owned())]
+    fn sign_in_counters(email: &str, ip: &str) -> [CounterKey; 3] {
+        [
+            CounterKey { scope: Scope::AccountAndAddress, key: format!("{email}|{ip}"), account: Some(email.to_owned()) },
+            CounterKey { scope: Scope::Account, key: email.to_owned(), account: Some(email.to_owned()) },
+            CounterKey { scope: Scope::Address, key: ip.to_owned(), account: None },
+        ]
     }
 
     /// Counts a sign-in attempt (or a current-password check) for the account (normalized
@@ -145,7 +150,7 @@ impl LoginThrottle {
     /// Gives one reservation back on each sign-in counter; with `reset_pair`, the
     /// account-and-address counter starts again at zero instead.
     async fn give_back(&self, email: &str, ip: &str, reset_pair: bool) -> Result<(), DbError> {
-        let ids = Self::sign_in_counters(email, ip).map(|(scope, key)| counter_id(scope, &key));
+        let ids = Self::sign_in_counters(email, ip).map(|counter| counter.id());
         let given_back = doc! { "$max": [0_i64, { "$subtract": ["$count", 1_i64] }] };
         let count = if reset_pair {
             doc! { "$cond": [{ "$eq": ["$_id", &ids[0]] }, 0_i64, given_back] }
@@ -161,9 +166,7 @@ impl LoginThrottle {
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn forget_account(&self, email: &str) -> Result<(), DbError> {
-        let per_address = format!("^{}", regex_escape(&counter_id(Scope::AccountAndAddress, &format!("{email}|"))));
-        let filter = doc! { "$or": [ { "_id": counter_id(Scope::Account, email) }, { "_id": { "$regex": per_address } } ] };
-        self.counters.delete_many(filter).await?;
+        self.counters.delete_many(doc! { "account": email }).await?;
         Ok(())
     }
 
@@ -173,17 +176,17 @@ impl LoginThrottle {
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn reserve_registration(&self, ip: &str) -> Result<ThrottleVerdict, DbError> {
-        self.reserve(&[(Scope::Registration, ip.to_owned())]).await
+        self.reserve(&[CounterKey { scope: Scope::Registration, key: ip.to_owned(), account: None }]).await
     }
 
     /// Adds one to each counter atomically and refuses if any passed its limit. A counter whose
     /// window has passed starts again at one.
-    async fn reserve(&self, counters: &[(Scope, String)]) -> Result<ThrottleVerdict, DbError> {
+    async fn reserve(&self, counters: &[CounterKey]) -> Result<ThrottleVerdict, DbError> {
         let now = self.clock.now();
         let mut retry_after_ms: Option<i64> = None;
-        for (scope, key) in counters {
-            let (limit, window) = self.limit(*scope);
-            let counter = self.increment(*scope, key, now, window).await?;
+        for key in counters {
+            let (limit, window) = self.limit(key.scope);
+            let counter = self.increment(key, now, window).await?;
             if counter.count > i64::from(limit) {
                 let wait = counter.expires_at.timestamp_millis() - DateTime::from_time_0_3(now).timestamp_millis();
                 retry_after_ms = Some(retry_after_ms.unwrap_or(0).max(wait));
@@ -195,22 +198,26 @@ impl LoginThrottle {
         })
     }
 
-    async fn increment(&self, scope: Scope, key: &str, now: time::OffsetDateTime, window: Duration) -> Result<Counter, DbError> {
+    async fn increment(&self, key: &CounterKey, now: time::OffsetDateTime, window: Duration) -> Result<Counter, DbError> {
         let fresh_until = DateTime::from_time_0_3(now.saturating_add(window.try_into().unwrap_or(time::Duration::MAX)));
         let now = DateTime::from_time_0_3(now);
         let in_window = doc! { "$gt": ["$expires_at", now] };
-        let update: Vec<Document> = vec![doc! { "$set": {
-            "scope": scope.prefix(),
+        let mut set = doc! {
+            "scope": key.scope.prefix(),
             "count": { "$cond": [in_window.clone(), { "$add": ["$count", 1_i64] }, 1_i64] },
             "expires_at": { "$cond": [in_window, "$expires_at", fresh_until] },
-        } }];
+        };
+        if let Some(account) = &key.account {
+            set.insert("account", doc! { "$literal": account });
+        }
+        let update: Vec<Document> = vec![doc! { "$set": set }];
         // Two first attempts at once can both try to insert the counter. MongoDB answers the
         // loser with a duplicate key, SecantusDB with no document; either way the counter now
         // exists, and the retry increments it.
         for _ in 0..UPSERT_ATTEMPTS {
             let result = self
                 .counters
-                .find_one_and_update(doc! { "_id": counter_id(scope, key) }, update.clone())
+                .find_one_and_update(doc! { "_id": key.id() }, update.clone())
                 .upsert(true)
                 .return_document(ReturnDocument::After)
                 .await;
@@ -221,31 +228,21 @@ impl LoginThrottle {
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(DbError::Refused(format!("the counter {} could not be incremented", counter_id(scope, key))))
+        Err(DbError::Refused(format!("the counter {} could not be incremented", key.id())))
     }
 }
 
-/// `text` with every regular-expression metacharacter escaped, so it matches itself.
-fn regex_escape(text: &str) -> String {
-    text.chars().fold(String::with_capacity(text.len()), |mut out, c| {
-        if "\\^$.|?*+()[]{}".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-        out
-    })
+/// Which counter: its scope, its key within the scope, and the account (normalized email) it
+/// belongs to, if any.
+struct CounterKey {
+    scope: Scope,
+    key: String,
+    account: Option<String>,
 }
 
-fn counter_id(scope: Scope, key: &str) -> String {
-    format!("{}:{key}", scope.prefix())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::regex_escape;
-
-    #[test]
-    fn an_email_in_a_pattern_matches_only_itself() {
-        assert_eq!(regex_escape("a.b+c@x.com|"), r"a\.b\+c@x\.com\|");
+impl CounterKey {
+    /// The counter's `_id`, `"<scope>:<key>"`.
+    fn id(&self) -> String {
+        format!("{}:{}", self.scope.prefix(), self.key)
     }
 }

@@ -22,7 +22,8 @@ pub const SECURITY_EVENT_RETENTION: Duration = Duration::from_secs(90 * 24 * 360
 /// - `users`: unique `email`;
 /// - `security_events`: `(user_id, at)`, a 90-day TTL on `at`, and a TTL on `discard_at` for
 ///   events that belong to no account (failed sign-ins for unknown emails);
-/// - `login_throttle`: TTL on `expires_at`.
+/// - `login_throttle`: TTL on `expires_at`, and `account` (sparse) to forget a deleted
+///   account's counters.
 ///
 /// A server that refuses a TTL option gets one warning in the log instead; the report says
 /// whether the sessions' TTL is on.
@@ -41,6 +42,8 @@ pub async fn ensure_indexes(db: &Database) -> Result<IndexReport, DbError> {
     ensure_ttl_index(&events, "at", SECURITY_EVENT_RETENTION).await?;
     ensure_ttl_index(&events, "discard_at", Duration::ZERO).await?;
 
-    ensure_ttl_index(&db.collection::<Document>(LOGIN_THROTTLE), "expires_at", Duration::ZERO).await?;
+    let throttle = db.collection::<Document>(LOGIN_THROTTLE);
+    ensure_ttl_index(&throttle, "expires_at", Duration::ZERO).await?;
+    throttle.create_index(IndexModel::builder().keys(doc! { "account": 1 }).options(IndexOptions::builder().sparse(true).build()).build()).await?;
     Ok(report)
 }

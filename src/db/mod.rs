@@ -2,23 +2,16 @@
 //! data access, and the indexes of every collection.
 #![deny(missing_docs)]
 
+mod commands;
 mod error;
 mod indexes;
 
-use std::{
-    collections::BTreeMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
+pub use commands::commands_started;
 pub use error::DbError;
 pub use indexes::{IndexReport, ensure_indexes};
-use mongodb::{
-    Client, Database,
-    bson::doc,
-    event::{EventHandler, command::CommandEvent},
-    options::ClientOptions,
-};
+use mongodb::{Client, Database, bson::doc, options::ClientOptions};
 
 use crate::config::Config;
 
@@ -67,7 +60,7 @@ pub async fn connect(config: &Config) -> Result<Database, ConnectError> {
     options.app_name = Some("sessionguard".into());
     options.server_selection_timeout = Some(config.server_selection_timeout);
     options.connect_timeout = Some(config.server_selection_timeout);
-    options.command_event_handler = Some(EventHandler::callback(count_command));
+    options.command_event_handler = Some(commands::observer());
     let client = Client::with_options(options).map_err(|e| ConnectError::InvalidUri { uri: uri.clone(), reason: e.to_string() })?;
     let db = client.database(&config.mongodb_db);
     ping(&db).await.map_err(|e| ConnectError::Unreachable { uri, reason: e.to_string() })?;
@@ -82,22 +75,6 @@ pub async fn ping(db: &Database) -> Result<Duration, mongodb::error::Error> {
     let started = Instant::now();
     db.run_command(doc! { "ping": 1 }).await?;
     Ok(started.elapsed())
-}
-
-/// Every command the clients made by [`connect`] have started, by command name.
-static COMMANDS_STARTED: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
-
-fn count_command(event: CommandEvent) {
-    if let CommandEvent::Started(started) = event {
-        let mut counts = COMMANDS_STARTED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *counts.entry(started.command_name).or_default() += 1;
-    }
-}
-
-/// How many commands of each name this process has sent to MongoDB since it started (the
-/// driver's command monitoring), for `/healthz` and the benchmarks' "round trips per request".
-pub fn commands_started() -> BTreeMap<String, u64> {
-    COMMANDS_STARTED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
 }
 
 /// The connection string without its password, safe to log.
