@@ -63,6 +63,9 @@ pub struct Config {
     /// How long a request may wait on the database before it is answered 503
     /// (`REQUEST_TIMEOUT_SECS`): a hung database never hangs the browser.
     pub request_timeout: Duration,
+    /// The address that serves Prometheus metrics at `GET /metrics` (`METRICS_ADDR`); `None`
+    /// (the default) serves none. Never the public address.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -97,6 +100,7 @@ impl Default for Config {
             max_session_streams: 10_000,
             max_streams_per_account: 16,
             request_timeout: Duration::from_secs(5),
+            metrics_addr: None,
         }
     }
 }
@@ -165,6 +169,7 @@ struct ServerSection {
     max_session_streams: Option<usize>,
     max_streams_per_account: Option<usize>,
     request_timeout_secs: Option<u64>,
+    metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -290,12 +295,16 @@ impl Config {
                 .or(file.server.max_streams_per_account)
                 .unwrap_or(default.max_streams_per_account),
             request_timeout: secs("REQUEST_TIMEOUT_SECS", file.server.request_timeout_secs, default.request_timeout)?,
+            metrics_addr: env.parse("METRICS_ADDR", "an address like 127.0.0.1:9100")?.or(file.server.metrics_addr),
         };
         config.validate()
     }
 
     fn validate(self) -> Result<Self, ConfigError> {
         let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
+        if self.metrics_addr == Some(self.site_addr) {
+            return invalid("METRICS_ADDR must differ from SITE_ADDR: metrics are for operators, never on the public address");
+        }
         if self.idle_timeout.is_zero() || self.absolute_timeout.is_zero() {
             return invalid("idle and absolute timeouts (IDLE_TIMEOUT_SECS, ABSOLUTE_TIMEOUT_SECS) must be longer than zero");
         }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::State,
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, header},
     response::Response,
 };
 use tower_sessions::{
@@ -25,6 +25,28 @@ pub const SECURE_COOKIE_NAME: &str = "__Host-sessionguard";
 /// The session cookie's name under `config`.
 pub fn cookie_name(config: &Config) -> &'static str {
     if config.cookie_secure { SECURE_COOKIE_NAME } else { PLAIN_COOKIE_NAME }
+}
+
+/// The value of the cookie `name` that the request's `Cookie` headers carry, percent-decoded;
+/// `None` when they carry none. When the browser sends the name twice, the first is taken. The
+/// one reader of request cookies, for the session cookie and the remembered email alike.
+pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse_encoded)
+        .flatten()
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// The value of the session cookie (named as [`cookie_name`] says under `config`), as
+/// [`request_cookie`] reads it. It may be empty and is not checked to be a well-formed session
+/// id: read it as "the browser holds a session cookie", and parse it with
+/// [`tower_sessions::session::Id`]'s `FromStr` for the id.
+pub fn session_cookie_value(headers: &HeaderMap, config: &Config) -> Option<String> {
+    request_cookie(headers, cookie_name(config))
 }
 
 /// The session layer: `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`, and `Secure` with the

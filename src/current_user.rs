@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
-use crate::{api::account::me, error::AppError, model::CurrentUser};
+use crate::{api::sign_in::me, error::AppError, model::CurrentUser};
 
 /// The signed-in user (or `None`), re-read from the server on every navigation so a session
 /// ended elsewhere is noticed at the next click.

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::{
-    api::account::Logout,
+    api::sign_in::Logout,
     current_user::provide_current_user,
     model::EndReason,
     routes,
@@ -24,7 +24,8 @@ pub fn Layout(children: Children) -> impl IntoView {
             match user.0.await {
                 Ok(Some(me)) => view! {
                     <li><A href=routes::SECURITY>"Security"</A></li>
-                    <li class="nav-user" data-testid="signed-in-as">{me.email}</li>
+                    // Truncated to fit the header on a phone; the title holds the whole address.
+                    <li class="nav-user" data-testid="signed-in-as" title=me.email.clone()>{me.email.clone()}</li>
                     <li>
                         <ActionForm action=logout>
                             <button type="submit" class="button button-small button-secondary">"Log out"</button>
@@ -46,11 +47,11 @@ pub fn Layout(children: Children) -> impl IntoView {
             <div class="container header-inner">
                 <A href=routes::HOME attr:class="brand">
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
-                    "sessionguard"
+                    <span class="brand-name">"sessionguard"</span>
                 </A>
                 <nav aria-label="Main">
                     <ul class="nav-list">
-                        <li><A href=routes::HOME>"Home"</A></li>
+                        <li class="nav-home"><A href=routes::HOME>"Home"</A></li>
                         <Transition>{account_links}</Transition>
                     </ul>
                 </nav>

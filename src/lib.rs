@@ -9,8 +9,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "ssr")]
+pub mod admin;
 pub mod api;
 pub mod app;
+#[cfg(feature = "ssr")]
+pub mod cli;
 mod components;
 mod current_user;
 pub mod error;
@@ -43,6 +47,8 @@ pub mod logging;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod telemetry;
 
 /// Entry point of the WebAssembly bundle: hydrates the server-rendered page, then marks
 /// `<body data-hydrated="true">` so tests (and curious people) can tell it is interactive.

@@ -1,4 +1,4 @@
-//! The log filter: what the server writes to its log, from `RUST_LOG` or the default.
+//! The log: what the server writes (`RUST_LOG` or the default filter) and how (`LOG_FORMAT`).
 
 use tracing_subscriber::EnvFilter;
 
@@ -19,4 +19,39 @@ const ENDED_SESSION_COOKIES: &str = "tower_sessions_core::session=error";
 pub fn log_filter(rust_log: Option<&str>) -> EnvFilter {
     let spec = rust_log.filter(|spec| EnvFilter::try_new(spec).is_ok()).unwrap_or(DEFAULT_LOG_FILTER);
     if spec.contains("tower_sessions_core") { EnvFilter::new(spec) } else { EnvFilter::new(format!("{spec},{ENDED_SESSION_COOKIES}")) }
+}
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human text, coloured only when the output is a terminal (the default).
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
+impl LogFormat {
+    /// The format `LOG_FORMAT` names: `json`, or text for anything else (and when unset).
+    pub fn from_env(value: Option<&str>) -> Self {
+        match value.map(str::trim) {
+            Some(v) if v.eq_ignore_ascii_case("json") => Self::Json,
+            _ => Self::Text,
+        }
+    }
+}
+
+/// Installs the process's log subscriber: `RUST_LOG`'s filter ([`log_filter`]) in `format`,
+/// written to stdout for the server, or to stderr for the command line (`to_stderr`), whose
+/// stdout is its answer.
+pub fn init(format: LogFormat, to_stderr: bool) {
+    use std::io::IsTerminal;
+
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match (format, to_stderr) {
+        (LogFormat::Json, false) => builder.json().flatten_event(true).with_current_span(false).init(),
+        (LogFormat::Json, true) => builder.json().flatten_event(true).with_current_span(false).with_writer(std::io::stderr).init(),
+        (LogFormat::Text, false) => builder.with_ansi(std::io::stdout().is_terminal()).init(),
+        (LogFormat::Text, true) => builder.with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr).init(),
+    }
 }

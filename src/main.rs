@@ -1,44 +1,47 @@
-//! The sessionguard server: load configuration, connect to MongoDB, serve.
-//!
-//! Usage:
-//! - `sessionguard` serves the application.
-//! - `sessionguard create-user EMAIL` creates an account, reading the password from stdin.
+//! The sessionguard server: load configuration, connect to MongoDB, serve; and the operator's
+//! commands on the same configuration (`sessionguard --help` lists them, see `cli`).
 
 use std::{process::ExitCode, sync::Arc};
 
 use leptos::config::get_configuration;
-use sessionguard_store::spawn_expired_sweeper;
 use sessionguard::{
-    api::account::create_account,
+    api::sign_in::create_account,
     auth::{Passwords, Users},
+    cli::{self, CliError, Command, USAGE},
     clock::SystemClock,
     config::Config,
     db::{self, ensure_indexes},
     live,
-    logging::log_filter,
+    logging::{self, LogFormat},
     server::router,
     state::AppState,
+    telemetry::{self, EndingReason},
 };
+use sessionguard_store::spawn_expired_sweeper;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(log_filter(std::env::var("RUST_LOG").ok().as_deref())).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        [] | ["serve"] => serve().await,
-        ["create-user", email] => create_user(email).await,
-        _ => Err(USAGE.to_owned()),
+    let command = Command::parse(&args);
+    logging::init(LogFormat::from_env(std::env::var("LOG_FORMAT").ok().as_deref()), !matches!(command, Ok(Command::Serve)));
+    let outcome = match command {
+        Ok(Command::Serve) => serve().await.map_err(CliError::Failed),
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Ok(Command::CreateUser { email }) => create_user(&email).await.map_err(CliError::Failed),
+        Ok(command) => cli::run(command).await,
+        Err(usage) => Err(usage),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("sessionguard: {message}");
-            ExitCode::FAILURE
+        Err(err) => {
+            eprintln!("sessionguard: {err}");
+            err.exit_code()
         }
     }
 }
-
-const USAGE: &str = "usage: sessionguard [serve] | sessionguard create-user EMAIL (password on stdin)";
 
 /// Creates an account for operators; the password is the first line of standard input.
 async fn create_user(email: &str) -> Result<(), String> {
@@ -62,7 +65,12 @@ async fn serve() -> Result<(), String> {
     let db = db::connect(&config).await.map_err(|e| e.to_string())?;
     ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
     let state = AppState::new(leptos_options, config, db, Arc::new(SystemClock));
-    spawn_expired_sweeper(state.store.clone(), state.config.sweep_interval);
+    if let Some(addr) = state.config.metrics_addr {
+        telemetry::serve(addr, telemetry::install()?, state.live.clone()).await?;
+    }
+    spawn_expired_sweeper(state.store.clone(), state.config.sweep_interval, |swept| {
+        telemetry::sessions_ended(EndingReason::Expired, swept);
+    });
     live::feed::spawn(state.db.clone(), state.registry.clone(), state.live.clone()).await;
     if !state.config.cookie_secure {
         tracing::warn!("COOKIE_SECURE=false: the session cookie is sent over plain HTTP; use this for local development only");

@@ -63,6 +63,9 @@ pub enum SecurityEventKind {
     PasswordChange,
     /// A sign-in passed the limit of live sessions, so the oldest ended.
     SessionLimit,
+    /// An operator ended sessions from the command line (one, all, or all by disabling the
+    /// account).
+    AdminEnd,
 }
 
 impl SecurityEventKind {
@@ -78,6 +81,7 @@ impl SecurityEventKind {
             Self::LogoutEverywhere => "Logged out everywhere",
             Self::PasswordChange => "Password changed",
             Self::SessionLimit => "Oldest sessions ended: too many sessions",
+            Self::AdminEnd => "Ended by an administrator",
         }
     }
 }
@@ -133,6 +137,8 @@ pub enum EndReason {
     SignedOutEverywhere,
     /// It reached its idle or absolute deadline.
     Expired,
+    /// An operator ended it (`sessionguard sessions end`, `users disable`).
+    EndedByAdmin,
     /// It ended for a reason the server did not record (an operator, the expiry sweep).
     Ended,
 }

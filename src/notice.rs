@@ -67,6 +67,7 @@ impl Notice {
             Self::EndedWhileOpen(EndReason::EndedFromAnotherDevice) => "This session was ended from another device.".into(),
             Self::EndedWhileOpen(EndReason::SignedOutEverywhere) => "You were signed out everywhere.".into(),
             Self::EndedWhileOpen(EndReason::Expired) => "Your session expired. Please sign in again.".into(),
+            Self::EndedWhileOpen(EndReason::EndedByAdmin) => "An administrator ended this session.".into(),
             Self::EndedWhileOpen(EndReason::Ended) => Self::SessionEnded.message(),
             Self::AccountDeleted { count } => format!("Your account was deleted, and {} ended with it.", sessions(count)),
         }
@@ -91,6 +92,7 @@ impl Notice {
             Self::EndedWhileOpen(EndReason::EndedFromAnotherDevice) => "notice=ended_device".into(),
             Self::EndedWhileOpen(EndReason::SignedOutEverywhere) => "notice=ended_everywhere".into(),
             Self::EndedWhileOpen(EndReason::Expired) => "notice=expired".into(),
+            Self::EndedWhileOpen(EndReason::EndedByAdmin) => "notice=ended_admin".into(),
             Self::EndedWhileOpen(EndReason::Ended) => Self::SessionEnded.to_query(),
             Self::AccountDeleted { count } => format!("notice=deleted&count={count}"),
         }
@@ -112,6 +114,7 @@ impl Notice {
             "ended_device" => Self::EndedWhileOpen(EndReason::EndedFromAnotherDevice),
             "ended_everywhere" => Self::EndedWhileOpen(EndReason::SignedOutEverywhere),
             "expired" => Self::EndedWhileOpen(EndReason::Expired),
+            "ended_admin" => Self::EndedWhileOpen(EndReason::EndedByAdmin),
             "deleted" => Self::AccountDeleted { count },
             _ => return None,
         })
@@ -136,6 +139,7 @@ mod tests {
             Notice::EndedWhileOpen(EndReason::EndedFromAnotherDevice),
             Notice::EndedWhileOpen(EndReason::SignedOutEverywhere),
             Notice::EndedWhileOpen(EndReason::Expired),
+            Notice::EndedWhileOpen(EndReason::EndedByAdmin),
             Notice::AccountDeleted { count: 2 },
         ] {
             let query = notice.to_query();

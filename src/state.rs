@@ -59,8 +59,7 @@ impl AppState {
     /// Connects nothing and creates no index: pass a database from [`crate::db::connect`] on
     /// which [`crate::db::ensure_indexes`] has run.
     pub fn new(leptos_options: LeptosOptions, config: Config, db: mongodb::Database, clock: Arc<dyn Clock>) -> Self {
-        let policy = ExpiryPolicy::new(config.idle_timeout, config.absolute_timeout, config.touch_interval);
-        let store = MongoSessionStore::new(&db).with_collection(crate::db::SESSIONS).with_policy(policy).with_clock(clock.clone());
+        let store = session_store(&db, &config, clock.clone());
         Self {
             leptos_options,
             registry: store.registry(),
@@ -80,6 +79,13 @@ impl AppState {
             after_account_deleted: Default::default(),
         }
     }
+}
+
+/// The session store on `db` with `config`'s expiry policy, reading the time from `clock`: the
+/// one place the server and the command line make it.
+pub fn session_store(db: &mongodb::Database, config: &Config, clock: Arc<dyn Clock>) -> MongoSessionStore {
+    let policy = ExpiryPolicy::new(config.idle_timeout, config.absolute_timeout, config.touch_interval);
+    MongoSessionStore::new(db).with_collection(crate::db::SESSIONS).with_policy(policy).with_clock(clock)
 }
 
 /// The application state, provided to every server function and page render.

@@ -437,6 +437,53 @@ async fn the_error_banner_shows_only_the_servers_own_sentences() {
     assert!(page.text.contains("That email and password do not match an account."), "a real code shows our sentence");
 }
 
+/// Without JavaScript a failed sign-in or registration goes back to its form. What the user
+/// typed as email comes back in a short-lived cookie that only that page receives and reads
+/// once, never in the URL, which browser history and access logs keep; the password in neither.
+#[tokio::test]
+async fn a_failed_form_keeps_the_email_in_a_one_minute_cookie_never_in_the_url() {
+    let w = World::new().await;
+    w.register("alice+x@example.com").await;
+    let attempts = [
+        ("/login?next=/account/activity", "login", "alice+x@example.com", "not the password"),
+        ("/register", "register", "bob+y@example.com", "short77"),
+    ];
+    for (form_page, endpoint, email, password) in attempts {
+        let path = form_page.split('?').next().unwrap();
+        let mut device = w.device_at([198, 51, 100, 20]);
+        let answer = device.submit_from(form_page, endpoint, &[("email", email), ("password", password)]).await;
+        assert_eq!(answer.status, StatusCode::FOUND, "{answer:?}");
+        let location = header(&answer, "location", endpoint).to_owned();
+        assert!(location.contains("__err="), "back to the form with the error: {location}");
+        let (user, _) = email.split_once('@').unwrap();
+        let user = user.split('+').next().unwrap();
+        assert!(!location.contains("email") && !location.contains(user), "the URL carries no email: {location}");
+        if endpoint == "login" {
+            assert!(location.contains("next=%2Faccount%2Factivity"), "the rest of the form's query survives: {location}");
+        }
+
+        let set_cookies = answer.set_cookies();
+        let kept_password = |c: &String| ["not%20the", "not+the", "not the", "short77"].iter().any(|p| c.contains(p));
+        assert!(!set_cookies.iter().any(kept_password), "the password is kept nowhere: {set_cookies:?}");
+        let kept = set_cookies.iter().find(|c| c.starts_with("sessionguard-email=")).unwrap_or_else(|| panic!("{set_cookies:?}"));
+        for attribute in ["HttpOnly", "SameSite=Strict", "Max-Age=60", &format!("Path={path}")] {
+            assert!(kept.split("; ").any(|a| a == attribute), "{attribute} missing from {kept}");
+        }
+
+        // The form's page shows the email once, and tells the browser to drop the cookie.
+        let pair = kept.split(';').next().unwrap();
+        let page = device.holding(pair).page(location.strip_prefix(&format!("http://{HOST}")).unwrap()).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains(&format!("value=\"{email}\"")), "the field is filled from the cookie");
+        let removal = page.set_cookies().into_iter().find(|c| c.starts_with("sessionguard-email=")).expect("the page removes the cookie");
+        for attribute in ["Max-Age=0", "HttpOnly", "SameSite=Strict", &format!("Path={path}")] {
+            assert!(removal.split("; ").any(|a| a == attribute), "{attribute} missing from {removal}");
+        }
+        let again = device.page(form_page).await;
+        assert!(!again.text.contains(email), "read once: without the cookie the field is empty");
+    }
+}
+
 #[tokio::test]
 async fn an_oversized_email_is_refused_before_any_lookup_or_counter() {
     let w = World::new().await;

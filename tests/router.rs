@@ -27,7 +27,7 @@ async fn healthz_is_ok_when_mongodb_answers() {
     assert_eq!(status, 200);
     assert_eq!(body["mongodb"], "ok");
     assert_eq!(body["live"], serde_json::json!({ "feed": null, "tabs": 0 }), "no feed was started in this test");
-    assert!(body["commands"].is_object(), "the commands sent so far, by name, as the README shows: {body}");
+    assert!(body.get("commands").is_none(), "a short summary; the counts are on METRICS_ADDR: {body}");
 }
 
 #[tokio::test]

@@ -72,6 +72,9 @@ class Running:
     process: subprocess.Popen
     port: int
     ready_s: float
+    # sessionguard counts its MongoDB commands in Prometheus metrics on a port of their own;
+    # the Express peer reports them in /healthz.
+    metrics_port: int | None = None
 
     @property
     def base(self):
@@ -85,6 +88,17 @@ class Running:
         return float("nan")
 
     def commands(self):
+        if self.metrics_port is not None:
+            status, _, body = http("GET", f"http://127.0.0.1:{self.metrics_port}/metrics")
+            if status != 200:
+                raise SystemExit(f"/metrics answered {status}: {body[:200]}")
+            counts = {}
+            for line in body.splitlines():
+                if line.startswith('sessionguard_db_commands_total{command="'):
+                    series, value = line.rsplit(" ", 1)
+                    counts[series.split('"')[1]] = int(float(value))
+            counts.pop("ping", None)
+            return counts
         status, _, body = http("GET", f"{self.base}/healthz")
         if status != 200:
             raise SystemExit(f"/healthz answered {status}: {body[:200]}")
@@ -145,8 +159,11 @@ class Sessionguard:
         self.db = client[args.db_prefix + "sessionguard"]
 
     def start(self, log_path, extra_env=None):
+        metrics_port = free_port()
+
         def env(port):
             return {
+                "METRICS_ADDR": f"127.0.0.1:{metrics_port}",
                 "MONGODB_URI": self.args.mongodb_uri,
                 "MONGODB_DB": self.db.name,
                 "SITE_ADDR": f"127.0.0.1:{port}",
@@ -158,7 +175,9 @@ class Sessionguard:
                 **(extra_env or {}),
             }
 
-        return start([self.args.app], env, None, log_path)
+        running = start([self.args.app], env, None, log_path)
+        running.metrics_port = metrics_port
+        return running
 
     def password_hash(self, log_path):
         """A hash of PASSWORD made by the app itself (`sessionguard create-user`)."""

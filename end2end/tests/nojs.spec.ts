@@ -64,6 +64,12 @@ test("without JavaScript: a field error is shown next to its field", async ({ br
   await context.close();
 });
 
+/** Whether `url` names `email` anywhere, plainly or encoded. */
+function namesEmail(url: string, email: string): boolean {
+  const user = email.slice(0, email.indexOf("@"));
+  return [email, encodeURIComponent(email), user].some((form) => url.includes(form));
+}
+
 test("without JavaScript: a failed sign-in or registration keeps the email, never the password", async ({ browser }) => {
   const email = uniqueEmail();
   await createAccount(test.info().project.use.baseURL!, email);
@@ -78,6 +84,14 @@ test("without JavaScript: a failed sign-in or registration keeps the email, neve
   await expect(page.getByLabel("Password")).toHaveValue("");
   expect(page.url()).not.toContain("not%20the%20password");
   expect(page.url()).not.toContain("not+the+password");
+  // The email came back in a cookie, not in the URL (history and access logs keep URLs), and
+  // only once: the page cleared it, so a reload shows an empty field.
+  expect(namesEmail(page.url(), email), page.url()).toBe(false);
+  expect((await context.cookies()).filter((c) => c.name.includes("email"))).toEqual([]);
+  await page.reload();
+  await expect(login.notice()).toHaveText("That email and password do not match an account.");
+  await expect(page.getByLabel("Email")).toHaveValue("");
+  await page.getByLabel("Email").fill(email);
   // The next path survives the round trip, so signing in now still lands where it should.
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -95,6 +109,9 @@ test("without JavaScript: a failed sign-in or registration keeps the email, neve
   await expect(register.locator("#field-password-error")).toHaveText("Use at least 8 characters for your password.");
   await expect(register.getByLabel("Email")).toHaveValue(newEmail);
   await expect(register.getByLabel("Password")).toHaveValue("");
+  expect(namesEmail(register.url(), newEmail), register.url()).toBe(false);
+  await register.reload();
+  await expect(register.getByLabel("Email")).toHaveValue("");
   await fresh.close();
 });
 

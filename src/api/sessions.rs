@@ -2,6 +2,9 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+pub use self::ssr::session_row;
+
 use crate::{
     error::AppError,
     model::{EventList, RevokeOutcome, SessionList},
@@ -17,7 +20,7 @@ pub async fn list_sessions() -> Result<SessionList, AppError> {
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
     let sessions = cx.state.registry.list_for_user(&signed_in.user_id).await?;
-    let rows = sessions.into_iter().map(|session| session_row(session, &signed_in.session_id)).collect();
+    let rows = sessions.into_iter().map(|session| session_row(session, Some(&signed_in.session_id))).collect();
     Ok(SessionList { now_ms: cx.now_ms(), sessions: rows })
 }
 
@@ -105,7 +108,10 @@ pub async fn security_events() -> Result<EventList, AppError> {
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::{
-        api::request::{RequestContext, clear_site_data, others_unconfirmed, unconfirmed},
+        api::{
+            request::RequestContext,
+            session_lifecycle::{clear_site_data, others_unconfirmed, unconfirmed},
+        },
         model::SecurityEventKind,
         notice::Notice,
         routes,
@@ -118,10 +124,10 @@ mod ssr {
     /// How many security events the security page shows.
     pub const RECENT_EVENTS: i64 = 20;
 
-    /// A stored session as the security page shows it; `current` is the token of the session
-    /// that asked.
-    pub fn session_row(session: SessionInfo, current: &Id) -> SessionRow {
-        let current = session.has_token(current);
+    /// A stored session as the security page (and `sessionguard sessions list --json`) shows
+    /// it; `current` is the token of the session that asked, if a session asked.
+    pub fn session_row(session: SessionInfo, current: Option<&Id>) -> SessionRow {
+        let current = current.is_some_and(|id| session.has_token(id));
         let user_agent = session.user_agent.unwrap_or_default();
         let (device, mobile) = device_summary(&user_agent);
         SessionRow {

@@ -51,6 +51,11 @@ impl ClientInfo {
         Ok(Self { ip: address.map_or_else(|| "unknown".into(), |ip| ip.to_string()), user_agent, address })
     }
 
+    /// The operator at the command line, as security events record actions taken there.
+    pub fn operator() -> Self {
+        Self { ip: "command line".into(), user_agent: "sessionguard command line".into(), address: None }
+    }
+
     /// The key the throttle counts this client under: the IPv4 address, or an IPv6 address's
     /// /64 network, since one subscriber commonly holds a whole /64 and could rotate through it.
     pub fn throttle_key(&self) -> String {

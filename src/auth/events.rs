@@ -9,13 +9,14 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 
-use sessionguard_store::EndedSessions;
 use super::client::{ClientInfo, device_summary};
 use crate::{
     clock::Clock,
     db::{self, DbError},
     model::{SecurityEventKind, SecurityEventRow},
+    telemetry::{self, EndingReason},
 };
+use sessionguard_store::EndedSessions;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct EventDocument {
@@ -88,6 +89,11 @@ impl SecurityEvents {
         sessions_ended: Option<u64>,
         ended_handles: Vec<String>,
     ) {
+        let ended = match kind {
+            SecurityEventKind::Logout | SecurityEventKind::Revoke => sessions_ended.unwrap_or(1),
+            _ => sessions_ended.unwrap_or(0),
+        };
+        telemetry::sessions_ended(EndingReason::Recorded(kind), ended);
         let event = EventDocument {
             user_id: user_id.to_owned(),
             kind,

@@ -12,4 +12,4 @@ pub use client::{ClientInfo, ForwardedForError, device_summary};
 pub use events::SecurityEvents;
 pub use password::{PasswordError, PasswordHashString, Passwords};
 pub use throttle::{LoginThrottle, ThrottleVerdict};
-pub use users::{StoredAccount, User, Users};
+pub use users::{SignInState, StoredAccount, User, Users};

@@ -22,6 +22,9 @@ struct UserDocument {
     password_hash: String,
     created_at: DateTime,
     password_changed_at: DateTime,
+    /// Set by an operator (`sessionguard users disable`): the account cannot sign in.
+    #[serde(default)]
+    disabled: bool,
 }
 
 /// An account, without its password hash.
@@ -34,6 +37,19 @@ pub struct User {
     /// When its password last changed (or the account was created), as read. A session started
     /// on the strength of this password is only good while the stored value is unchanged.
     pub password_changed_at: DateTime,
+    /// Whether an operator disabled the account, as read.
+    pub disabled: bool,
+}
+
+/// What decides whether a session of an account may start: the fields that
+/// [`Users::sign_in_state`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct SignInState {
+    /// When the password last changed.
+    pub password_changed_at: DateTime,
+    /// Whether an operator disabled the account.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// An account with what checking its password needs.
@@ -53,7 +69,7 @@ impl From<UserDocument> for StoredAccount {
 
 impl From<&UserDocument> for User {
     fn from(d: &UserDocument) -> Self {
-        Self { id: d.id.to_hex(), email: d.email.clone(), password_changed_at: d.password_changed_at }
+        Self { id: d.id.to_hex(), email: d.email.clone(), password_changed_at: d.password_changed_at, disabled: d.disabled }
     }
 }
 
@@ -79,8 +95,14 @@ impl Users {
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn insert(&self, email: String, hash: &PasswordHashString) -> Result<Option<User>, DbError> {
         let now = DateTime::from_time_0_3(self.clock.now());
-        let document =
-            UserDocument { id: ObjectId::new(), email, password_hash: hash.as_str().to_owned(), created_at: now, password_changed_at: now };
+        let document = UserDocument {
+            id: ObjectId::new(),
+            email,
+            password_hash: hash.as_str().to_owned(),
+            created_at: now,
+            password_changed_at: now,
+            disabled: false,
+        };
         match self.users.insert_one(&document).await {
             Ok(_) => Ok(Some(User::from(&document))),
             Err(err) if is_duplicate_key(&err) => Ok(None),
@@ -107,12 +129,32 @@ impl Users {
         Ok(self.users.find_one(doc! { "_id": id }).await?.map(StoredAccount::from))
     }
 
-    /// When the password of account `id` last changed, or `None` when there is no such account.
+    /// When the password of account `id` last changed and whether it is disabled, or `None`
+    /// when there is no such account. Reads those two fields only (every new session pays for
+    /// this read).
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn password_changed_at(&self, id: &str) -> Result<Option<DateTime>, DbError> {
-        Ok(self.find_by_id(id).await?.map(|account| account.user.password_changed_at))
+    pub async fn sign_in_state(&self, id: &str) -> Result<Option<SignInState>, DbError> {
+        let Ok(id) = ObjectId::parse_str(id) else {
+            return Ok(None);
+        };
+        let projection = doc! { "_id": 0, "password_changed_at": 1, "disabled": 1 };
+        Ok(self.users.clone_with_type::<SignInState>().find_one(doc! { "_id": id }).projection(projection).await?)
+    }
+
+    /// Disables (`disabled`) or enables the account with this normalized email, at write
+    /// concern `majority`. Returns the account as it is now, or `None` when there is none.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached or did not confirm the write.
+    pub async fn set_disabled(&self, email: &str, disabled: bool) -> Result<Option<User>, DbError> {
+        let updated = self
+            .users
+            .find_one_and_update(doc! { "email": email }, doc! { "$set": { "disabled": disabled } })
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await?;
+        Ok(updated.as_ref().map(User::from))
     }
 
     /// Deletes the account `id`. Returns whether there was one.

@@ -3,6 +3,7 @@
 
 pub mod credentials_form;
 pub mod device_icon;
+pub mod email_text;
 pub mod form;
 pub mod notice_banner;
 pub mod session_row;

@@ -2,6 +2,8 @@
 
 use sessionguard_store::StoreError;
 
+use crate::telemetry;
+
 /// What can go wrong when talking to MongoDB, whatever the collection.
 ///
 /// "Not found" is never an error: operations that may find nothing say so in their result
@@ -30,14 +32,18 @@ impl DbError {
     }
 }
 
+/// Every data-access error passes here (MongoDB's own through [`StoreError`]), so this is where
+/// `sessionguard_db_errors_total` counts them.
 impl From<StoreError> for DbError {
     fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(msg) => Self::Unavailable(msg),
-            StoreError::Encode(msg) => Self::Encode(msg),
-            StoreError::Decode(msg) => Self::Decode(msg),
-            StoreError::Backend(msg) => Self::Refused(msg),
-        }
+        let (kind, err) = match err {
+            StoreError::Unavailable(msg) => ("unavailable", Self::Unavailable(msg)),
+            StoreError::Encode(msg) => ("encode", Self::Encode(msg)),
+            StoreError::Decode(msg) => ("decode", Self::Decode(msg)),
+            StoreError::Backend(msg) => ("refused", Self::Refused(msg)),
+        };
+        telemetry::db_error(kind);
+        err
     }
 }
 

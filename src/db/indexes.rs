@@ -44,6 +44,8 @@ pub async fn ensure_indexes(db: &Database) -> Result<IndexReport, DbError> {
 
     let throttle = db.collection::<Document>(LOGIN_THROTTLE);
     ensure_ttl_index(&throttle, "expires_at", Duration::ZERO).await?;
-    throttle.create_index(IndexModel::builder().keys(doc! { "account": 1 }).options(IndexOptions::builder().sparse(true).build()).build()).await?;
+    throttle
+        .create_index(IndexModel::builder().keys(doc! { "account": 1 }).options(IndexOptions::builder().sparse(true).build()).build())
+        .await?;
     Ok(report)
 }

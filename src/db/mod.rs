@@ -8,7 +8,6 @@ mod indexes;
 
 use std::time::{Duration, Instant};
 
-pub use commands::commands_started;
 pub use error::DbError;
 pub use indexes::{IndexReport, ensure_indexes};
 use mongodb::{Client, Database, bson::doc, options::ClientOptions};

@@ -41,6 +41,10 @@ pub enum AppError {
     /// The request came from another site (403).
     #[error("This request came from another site and was refused.")]
     CrossSite,
+    /// The password was right, but an operator disabled the account (403). Answered only after
+    /// the password check, so that it tells nothing to someone without the password.
+    #[error("This account is disabled. Contact support.")]
+    AccountDisabled,
     /// Too many attempts from this account or address (429, with `Retry-After`).
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     Throttled {
@@ -194,7 +198,7 @@ impl AppError {
             Self::BadInput(BadInput::Incomplete) => StatusCode::REQUEST_TIMEOUT,
             Self::BadInput(_) | Self::Invalid { .. } => StatusCode::BAD_REQUEST,
             Self::NotSignedIn | Self::SessionEnded | Self::WrongCredentials => StatusCode::UNAUTHORIZED,
-            Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::CrossSite | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::Throttled { .. } | Self::TooManyTabs => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailTaken => StatusCode::CONFLICT,
             Self::Busy { .. } | Self::LiveBusy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

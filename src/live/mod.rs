@@ -13,12 +13,14 @@
 //! all). A deleted session whose reason does not arrive within [`REASON_WAIT`] is reported as
 //! [`EndReason::Ended`](crate::model::EndReason::Ended).
 //!
-//! The hub's logic is a plain state machine ([`hub`]); [`LiveSessions`] runs it behind one
-//! mutex, delivers its notices and sets its timers outside the lock.
+//! The hub's logic is a plain state machine ([`hub`]), with the matching of endings to sessions
+//! in [`reason`]; [`LiveSessions`] runs it behind one mutex, delivers its notices and sets its
+//! timers outside the lock.
 #![deny(missing_docs)]
 
 pub mod feed;
 mod hub;
+mod reason;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -28,8 +30,11 @@ use std::{
 
 use tokio::sync::mpsc;
 
-pub use self::hub::{ENDING_KINDS, Ending, Refused};
 use self::hub::{HubState, Output, TabId, Timer};
+pub use self::{
+    hub::Refused,
+    reason::{ENDING_KINDS, Ending},
+};
 use crate::model::EndReason;
 
 /// How long a deleted session waits for the security event that says why it ended, when the
@@ -50,9 +55,10 @@ pub enum LiveEvent {
     SessionsChanged,
 }
 
-/// The tab a watcher stands for.
+/// An open browser tab, as the hub knows it: the signed-in session it shows. Several tabs may
+/// show one session; each connects on its own and is told on its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TabSession {
+pub struct Tab {
     /// The session's storage key (`_id`).
     pub key: String,
     /// The session's owner.
@@ -164,17 +170,17 @@ impl LiveSessions {
         self.shell().hub.tab_count()
     }
 
-    /// Connects a tab of `session`. From this call on, a delete of the session reaches the
-    /// watcher; a caller that read the session before must read it again afterwards and report
-    /// it with [`session_deleted`](Self::session_deleted) if it has gone meanwhile.
+    /// Connects `tab`. From this call on, a delete of its session reaches the watcher; a caller
+    /// that read the session before must read it again afterwards and report it with
+    /// [`session_deleted`](Self::session_deleted) if it has gone meanwhile.
     ///
     /// # Errors
     /// [`Refused::AccountFull`] when the account already has `Config::max_streams_per_account`
     /// tabs here; [`Refused::InstanceFull`] when the instance serves its maximum of tabs.
-    pub fn watch(&self, session: TabSession) -> Result<Watcher, Refused> {
+    pub fn watch(&self, tab: Tab) -> Result<Watcher, Refused> {
         let mut shell = self.shell();
-        let first_of_user = !shell.hub.knows_user(&session.user_id);
-        let id = shell.hub.watch(session)?;
+        let first_of_user = !shell.hub.knows_user(&tab.user_id);
+        let id = shell.hub.watch(tab)?;
         let (sender, events) = mpsc::channel(TAB_QUEUE);
         shell.senders.insert(id, sender);
         Ok(Watcher { id, hub: self.clone(), first_of_user, events })
@@ -224,8 +230,8 @@ mod tests {
     use super::*;
     use crate::model::SecurityEventKind;
 
-    fn tab(key: &str, user: &str, handle: &str) -> TabSession {
-        TabSession { key: key.into(), user_id: user.into(), handle: handle.into() }
+    fn tab(key: &str, user: &str, handle: &str) -> Tab {
+        Tab { key: key.into(), user_id: user.into(), handle: handle.into() }
     }
 
     #[tokio::test]

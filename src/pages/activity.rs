@@ -9,7 +9,7 @@ use super::{session_ended_alert, sign_in_path};
 use crate::{
     api::sessions::security_events,
     components::notice_banner::NoticeBanner,
-    format::{relative_time, utc_minute},
+    format::{relative_time, rfc3339, utc_minute},
     model::{EventList, SecurityEventKind},
     routes,
     session_watch::use_live_session,
@@ -66,7 +66,7 @@ fn EventListView(list: EventList) -> impl IntoView {
                     <span><strong>{row.kind.label()}</strong>{detail}</span>
                     <span class="muted">
                         {who(row.kind, row.ended_device, row.device)} " · " {row.ip} " · "
-                        <time title=utc_minute(row.at_ms)>{utc_minute(row.at_ms)}</time>
+                        <time datetime=rfc3339(row.at_ms) title=utc_minute(row.at_ms)>{utc_minute(row.at_ms)}</time>
                         {(now_ms - row.at_ms > 60_000).then(|| format!(" ({})", relative_time(now_ms, row.at_ms)))}
                     </span>
                 </li>

@@ -6,7 +6,11 @@ use leptos_router::components::A;
 
 use super::session_ended_alert;
 use crate::{
-    api::rules::session_rules, components::notice_banner::NoticeBanner, current_user::use_current_user, format::duration_words, routes,
+    api::rules::session_rules,
+    components::{email_text::EmailText, notice_banner::NoticeBanner},
+    current_user::use_current_user,
+    format::duration_words,
+    routes,
 };
 
 /// The landing page.
@@ -30,7 +34,7 @@ pub fn HomePage() -> impl IntoView {
             match user.0.await {
                 Ok(Some(me)) => view! {
                     <h1>"Welcome back."</h1>
-                    <p class="lead">"You are signed in as " <strong>{me.email}</strong> ". See where else you are signed in, and end any session you do not recognise."</p>
+                    <p class="lead">"You are signed in as " <strong><EmailText email=me.email/></strong> ". See where else you are signed in, and end any session you do not recognise."</p>
                     <A href=routes::SECURITY attr:class="button">"Review your sessions"</A>
                 }
                 .into_any(),

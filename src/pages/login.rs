@@ -6,7 +6,7 @@ use leptos_router::{components::A, hooks::use_query_map};
 
 use super::{action_error, field_error, leave_when_signed_in, page_message, query_notice, session_ended_alert};
 use crate::{
-    api::account::Login,
+    api::{remembered_email, sign_in::Login},
     components::{
         credentials_form::CredentialsFields,
         notice_banner::{NOTICE_ID, NoticeBanner},
@@ -22,7 +22,7 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let next = Signal::derive(move || safe_next(query.read().get("next").as_deref()).to_owned());
-    let typed_email = query.read_untracked().get("email");
+    let typed_email = remembered_email::take();
     let notice = query_notice();
     let message = Signal::derive(move || page_message(&[action_error(&login.value())], notice.get()));
     // A wrong email or password belongs to both fields: they point at the page's message.

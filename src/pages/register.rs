@@ -2,11 +2,11 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::components::A;
 
 use super::{action_error, field_error, leave_when_signed_in, page_message, session_ended_alert};
 use crate::{
-    api::account::Register,
+    api::{remembered_email, sign_in::Register},
     components::{credentials_form::CredentialsFields, notice_banner::NoticeBanner},
     routes,
     validation::password_rule,
@@ -17,7 +17,7 @@ use crate::{
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let register = ServerAction::<Register>::new();
-    let typed_email = use_query_map().read_untracked().get("email");
+    let typed_email = remembered_email::take();
     let message = Signal::derive(move || page_message(&[action_error(&register.value())], None));
 
     view! {

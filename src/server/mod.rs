@@ -4,21 +4,20 @@
 mod api_guard;
 mod deadline;
 mod headers;
+mod observe;
 mod session_events;
 
-use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
-use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
-use serde_json::json;
-use tower_http::trace::TraceLayer;
-
-pub use self::api_guard::MAX_BODY_BYTES;
+pub use self::{api_guard::MAX_BODY_BYTES, observe::RequestUser};
 use crate::{
     app::{App, shell},
     cookie::{complete_removal_cookie, session_layer},
     db, routes,
     state::AppState,
 };
+use axum::{Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use serde_json::json;
 
 /// The path prefix under which server functions live (Leptos' default, `/api`).
 const API_PREFIX: &str = "/api/";
@@ -34,7 +33,7 @@ const API_PREFIX: &str = "/api/";
 ///    answered 503; a read is dropped, a change runs on to its end (`deadline`);
 /// 4. `Cache-Control: no-store` on pages and API answers (`headers`);
 /// 5. the security headers: content security policy, nosniff, referrer policy, HSTS (`headers`);
-/// 6. tracing, outermost, so every answer is logged.
+/// 6. outermost, one log line and one latency sample per answer, by route pattern (`observe`).
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
@@ -58,18 +57,17 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::map_response_with_state(state.config.clone(), complete_removal_cookie))
         .layer(middleware::from_fn_with_state(state.clone(), deadline::answer_in_time))
         .layer(middleware::from_fn(headers::no_store));
-    headers::with_security_headers(router, &state.config).layer(TraceLayer::new_for_http()).with_state(state)
+    headers::with_security_headers(router, &state.config).layer(middleware::from_fn(observe::observe)).with_state(state)
 }
 
-/// `200 {"mongodb":"ok","live":{"feed":…,"tabs":…},"commands":{…}}` when MongoDB answers a
-/// ping (the live feed's mode, `change_stream` or `polling`, the tabs connected to this
-/// instance, and the MongoDB commands this process has sent, by name, pings included), `503`
-/// with the reason otherwise.
+/// `200 {"mongodb":"ok","live":{"feed":…,"tabs":…}}` when MongoDB answers a ping (the live
+/// feed's mode, `change_stream` or `polling`, and the tabs connected to this instance), `503`
+/// with the reason otherwise. The full picture is on `METRICS_ADDR` (`crate::telemetry`).
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match db::ping(&state.db).await {
         Ok(_) => {
             let live = json!({ "feed": state.live.feed_mode(), "tabs": state.live.tab_count() });
-            (StatusCode::OK, Json(json!({ "mongodb": "ok", "live": live, "commands": db::commands_started() })))
+            (StatusCode::OK, Json(json!({ "mongodb": "ok", "live": live })))
         }
         Err(err) => {
             tracing::warn!(%err, "health check: MongoDB did not answer");

@@ -13,14 +13,14 @@ use axum::{
     },
 };
 use futures_util::stream::{self, Stream};
-use time::OffsetDateTime;
 use sessionguard_store::SessionInfo;
-use tower_sessions::{cookie::Cookie, session::Id};
+use time::OffsetDateTime;
+use tower_sessions::session::Id;
 
 use crate::{
-    cookie::cookie_name,
+    cookie::session_cookie_value,
     error::AppError,
-    live::{LiveEvent, Refused, TabSession, Watcher},
+    live::{LiveEvent, Refused, Tab, Watcher},
     model::EndReason,
     state::AppState,
 };
@@ -48,7 +48,7 @@ const RETRY_AFTER_SECS: u64 = 5;
 /// registered with the hub before the session is read the second time, so its end is either
 /// seen by that read or delivered by the feed.
 pub async fn session_events(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(id) = session_id(&headers, cookie_name(&state.config)) else {
+    let Some(id) = session_cookie_value(&headers, &state.config).and_then(|value| Id::from_str(&value).ok()) else {
         return refuse(AppError::NotSignedIn);
     };
     let (session, user_id) = match peek_signed_in(&state, &id).await {
@@ -56,7 +56,7 @@ pub async fn session_events(State(state): State<AppState>, headers: HeaderMap) -
         Ok(None) => return refuse(AppError::SessionEnded),
         Err(err) => return refuse(err.into()),
     };
-    let tab = TabSession { key: session.key.clone(), user_id: user_id.clone(), handle: session.handle.clone() };
+    let tab = Tab { key: session.key.clone(), user_id: user_id.clone(), handle: session.handle.clone() };
     let watcher = match state.live.watch(tab) {
         Ok(watcher) => watcher,
         Err(refused) => {
@@ -95,18 +95,6 @@ async fn peek_signed_in(state: &AppState, id: &Id) -> Result<Option<(SessionInfo
     }))
 }
 
-/// The session id in the request's cookie, if it holds a well-formed one.
-fn session_id(headers: &HeaderMap, name: &str) -> Option<Id> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .flatten()
-        .find(|cookie| cookie.name() == name)
-        .and_then(|cookie| Id::from_str(cookie.value()).ok())
-}
-
 fn refuse(error: AppError) -> Response {
     let mut response = (error.status_code(), Json(serde_json::json!({ "error": error, "message": error.to_string() }))).into_response();
     let retry_after = match error.retry_after_secs() {
@@ -119,8 +107,10 @@ fn refuse(error: AppError) -> Response {
     response
 }
 
-/// What the stream is waiting for.
-struct Tab {
+/// One tab's event stream between two events: the hub's [`Watcher`] of the tab, and the
+/// session's deadline, at which the stream checks for expiry itself (the database removes an
+/// expired session only later, so the hub would hear of it late).
+struct TabStream {
     state: AppState,
     id: Id,
     deadline: OffsetDateTime,
@@ -130,7 +120,7 @@ struct Tab {
 
 /// The tab's events: hub events as they come, and the expiry check at the session's deadline.
 fn events(state: AppState, id: Id, session: SessionInfo, watcher: Watcher) -> impl Stream<Item = Result<Event, Infallible>> {
-    let tab = Tab { state, id, deadline: session.expires_at, watcher, ended: false };
+    let tab = TabStream { state, id, deadline: session.expires_at, watcher, ended: false };
     stream::unfold(tab, |mut tab| async move {
         if tab.ended {
             return None;
@@ -164,7 +154,7 @@ fn events(state: AppState, id: Id, session: SessionInfo, watcher: Watcher) -> im
     })
 }
 
-fn ended(tab: &mut Tab, reason: EndReason) -> Event {
+fn ended(tab: &mut TabStream, reason: EndReason) -> Event {
     tab.ended = true;
     let data = serde_json::to_string(&reason).unwrap_or_else(|_| "\"ended\"".into());
     Event::default().event("ended").data(data)

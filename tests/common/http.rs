@@ -87,13 +87,19 @@ impl Device {
     /// POSTs a form to `/api/<endpoint>` as a browser without JavaScript submits one from the
     /// sign-in page: it accepts HTML, so the server answers with a redirect.
     pub async fn submit(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Answer {
+        self.submit_from("/login", endpoint, form).await
+    }
+
+    /// POSTs a form to `/api/<endpoint>` as a browser without JavaScript submits one from the
+    /// page at `page` (path and query), which it names in `Referer`.
+    pub async fn submit_from(&mut self, page: &str, endpoint: &str, form: &[(&str, &str)]) -> Answer {
         let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
         let request = Request::post(format!("/api/{endpoint}"))
             .header(header::HOST, HOST)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "text/html")
             .header(header::ORIGIN, format!("http://{HOST}"))
-            .header(header::REFERER, format!("http://{HOST}/login"))
+            .header(header::REFERER, format!("http://{HOST}{page}"))
             .header(header::USER_AGENT, &self.user_agent);
         self.send(request.body(Body::from(body)).unwrap()).await
     }
@@ -131,7 +137,7 @@ impl Device {
 
 /// Whether a `Set-Cookie` value (or a `name=value` pair) is the session cookie, in
 /// development (`sessionguard`) or secure (`__Host-sessionguard`) form.
-fn is_session_cookie(set_cookie: &str) -> bool {
+pub fn is_session_cookie(set_cookie: &str) -> bool {
     set_cookie.starts_with("sessionguard=") || set_cookie.starts_with("__Host-sessionguard=")
 }
 

@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = mongodb::Client::with_uri_str(&uri).await?.database("sessionguard_example");
     let store = MongoSessionStore::new(&db);
     store.migrate().await?;
-    spawn_expired_sweeper(store.clone(), Duration::from_secs(300));
+    spawn_expired_sweeper(store.clone(), Duration::from_secs(300), |swept| println!("swept {swept} expired sessions"));
 
     let app = Router::new()
         .route("/", get(who_am_i))

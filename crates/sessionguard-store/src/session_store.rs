@@ -253,29 +253,46 @@ impl SessionStore for MongoSessionStore {
     }
 }
 
+impl MongoSessionStore {
+    /// Deletes every session past its stored deadline, in one `delete_many` on the
+    /// `expires_at` index. Returns how many it deleted (not those the TTL monitor removed).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn sweep_expired(&self) -> Result<u64, StoreError> {
+        let now = DateTime::from_time_0_3(self.clock.now());
+        Ok(self.sessions.delete_many(doc! { "expires_at": { "$lte": now } }).await?.deleted_count)
+    }
+}
+
 #[async_trait]
 impl ExpiredDeletion for MongoSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        let now = DateTime::from_time_0_3(self.clock.now());
-        self.sessions.delete_many(doc! { "expires_at": { "$lte": now } }).await.map_err(StoreError::from)?;
+        self.sweep_expired().await?;
         Ok(())
     }
 }
 
-/// Runs [`ExpiredDeletion::delete_expired`] every `period` for as long as the runtime lives.
+/// Runs [`MongoSessionStore::sweep_expired`] every `period` for as long as the runtime lives,
+/// and tells `swept` how many sessions each sweep deleted (for a metric; `|_| {}` if unneeded).
 ///
 /// A failed sweep is logged and retried at the next tick, so a database outage never stops it.
 /// This backs up the TTL index, and replaces it on servers that refuse TTL indexes.
 /// (tower-sessions' own `continuously_delete_expired` returns at the first error, which would
 /// stop sweeping for good after one outage; hence our own loop.)
-pub fn spawn_expired_sweeper(store: MongoSessionStore, period: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_expired_sweeper(
+    store: MongoSessionStore,
+    period: Duration,
+    swept: impl Fn(u64) + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(err) = store.delete_expired().await {
-                tracing::warn!(%err, "expired-session sweep failed; will retry");
+            match store.sweep_expired().await {
+                Ok(count) => swept(count),
+                Err(err) => tracing::warn!(%err, "expired-session sweep failed; will retry"),
             }
         }
     })

@@ -279,6 +279,7 @@ async fn the_sweep_deletes_only_expired_documents() {
     let fresh = f.signed_in("user-1", "Fresh").await;
     f.clock.advance(Duration::minutes(15));
 
+    assert_eq!(f.store.sweep_expired().await.unwrap(), 1, "the sweep reports what it deleted");
     f.store.delete_expired().await.unwrap();
     assert!(f.document_of(&old).await.is_none());
     assert_eq!(f.count(doc! {}).await, 1);
