@@ -32,10 +32,21 @@ pub enum AdminError {
         /// The handle asked for.
         handle: String,
     },
+    /// The account is disabled, but ending its sessions was not confirmed: they may still work.
+    #[error("{email} is disabled, but its sessions could not be confirmed ended ({reason}); run the command again")]
+    DisabledNotEnded {
+        /// The account's email.
+        email: String,
+        /// The database's last answer.
+        reason: String,
+    },
     /// The database could not be reached or refused.
     #[error(transparent)]
     Db(#[from] DbError),
 }
+
+/// How often `disable` tries to end the sessions after the flag is set, a second apart.
+const END_ATTEMPTS: u32 = 3;
 
 impl From<sessionguard_store::StoreError> for AdminError {
     fn from(err: sessionguard_store::StoreError) -> Self {
@@ -100,15 +111,29 @@ impl Admin {
 
     /// Disables the account, then ends every session of it: in that order, so that no sign-in
     /// can start a session in between (a sign-in already past its password check re-reads the
-    /// account once its session is written, and ends it). Returns how many sessions ended.
+    /// account once its session is written, and ends it). Ending is tried [`END_ATTEMPTS`]
+    /// times. Returns how many sessions ended.
     ///
     /// # Errors
-    /// [`AdminError::UnknownAccount`], or [`AdminError::Db`] when MongoDB cannot be reached or
-    /// did not confirm: run it again, which finishes the job.
+    /// [`AdminError::UnknownAccount`]; [`AdminError::Db`] when the flag could not be confirmed
+    /// set; [`AdminError::DisabledNotEnded`] when it was, but the ending was not confirmed. Either
+    /// way, running it again finishes the job.
     pub async fn disable(&self, email: &str) -> Result<u64, AdminError> {
         let email = validation::normalize_email(email);
         let user = self.users.set_disabled(&email, true).await?.ok_or(AdminError::UnknownAccount(email))?;
-        let ended = self.registry.end_all_for_user(&user.id).await?;
+        let mut attempt = 1;
+        let ended = loop {
+            match self.registry.end_all_for_user(&user.id).await {
+                Ok(ended) => break ended,
+                Err(err) if attempt >= END_ATTEMPTS => {
+                    return Err(AdminError::DisabledNotEnded { email: user.email, reason: err.to_string() });
+                }
+                Err(_) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        };
         Ok(self.record(&user, ended).await)
     }
 

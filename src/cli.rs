@@ -1,7 +1,7 @@
 //! The operator's command line: the same binary and configuration as the server.
 //!
 //! Exit codes: 0 done; 1 the command failed (an unknown email names it on stderr); 2 bad usage
-//! (the usage text follows); 3 the database is down or did not confirm.
+//! (the usage text follows); 3 the database is down, refused or did not confirm: run it again.
 
 use std::process::ExitCode;
 
@@ -95,18 +95,17 @@ impl From<AdminError> for CliError {
     fn from(err: AdminError) -> Self {
         match err {
             AdminError::Db(db) => db.into(),
+            err @ AdminError::DisabledNotEnded { .. } => Self::Unavailable(err.to_string()),
             other => Self::Failed(other.to_string()),
         }
     }
 }
 
+/// Every database failure is exit 3: a command's writes may or may not have happened, and only
+/// running it again confirms them (an ending is never reported done when it was not confirmed).
 impl From<DbError> for CliError {
     fn from(err: DbError) -> Self {
-        if err.is_unavailable() {
-            Self::Unavailable(format!("{err}; nothing is confirmed: run the command again once MongoDB is back"))
-        } else {
-            Self::Failed(err.to_string())
-        }
+        Self::Unavailable(format!("{err}; nothing is confirmed: run the command again once MongoDB answers"))
     }
 }
 

@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
             println!("{USAGE}");
             Ok(())
         }
-        Ok(Command::CreateUser { email }) => create_user(&email).await.map_err(CliError::Failed),
+        Ok(Command::CreateUser { email }) => create_user(&email).await,
         Ok(command) => cli::run(command).await,
         Err(usage) => Err(usage),
     };
@@ -44,15 +44,18 @@ async fn main() -> ExitCode {
 }
 
 /// Creates an account for operators; the password is the first line of standard input.
-async fn create_user(email: &str) -> Result<(), String> {
-    let config = Config::load().map_err(|e| e.to_string())?;
+async fn create_user(email: &str) -> Result<(), CliError> {
+    let config = Config::load().map_err(|e| CliError::Failed(e.to_string()))?;
     let mut password = String::new();
-    std::io::stdin().read_line(&mut password).map_err(|e| format!("reading the password from stdin: {e}"))?;
+    std::io::stdin().read_line(&mut password).map_err(|e| CliError::Failed(format!("reading the password from stdin: {e}")))?;
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
-    let db = db::connect(&config).await.map_err(|e| e.to_string())?;
-    ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
+    let db = db::connect(&config).await.map_err(|e| CliError::Unavailable(e.to_string()))?;
+    ensure_indexes(&db).await?;
     let passwords = Passwords::new(config.hash_concurrency);
-    let user = create_account(&Users::new(&db, Arc::new(SystemClock)), &passwords, email, password).await.map_err(|e| e.to_string())?;
+    let created = create_account(&Users::new(&db, Arc::new(SystemClock)), &passwords, email, password).await;
+    let user = created.map_err(|e| {
+        if e.status_code().is_server_error() { CliError::Unavailable(e.to_string()) } else { CliError::Failed(e.to_string()) }
+    })?;
     println!("created user {} (id {})", user.email, user.id);
     Ok(())
 }
@@ -66,6 +69,9 @@ async fn serve() -> Result<(), String> {
     ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;
     let state = AppState::new(leptos_options, config, db, Arc::new(SystemClock));
     if let Some(addr) = state.config.metrics_addr {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "METRICS_ADDR is not a loopback address: keep it off the internet (metrics tell failed sign-ins for unknown emails apart)");
+        }
         telemetry::serve(addr, telemetry::install()?, state.live.clone()).await?;
     }
     spawn_expired_sweeper(state.store.clone(), state.config.sweep_interval, |swept| {

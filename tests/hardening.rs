@@ -116,6 +116,25 @@ async fn an_attacker_on_one_address_cannot_lock_the_owner_out() {
 }
 
 #[tokio::test]
+async fn refused_attempts_from_one_address_never_raise_the_accounts_counter() {
+    // One address keeps trying long after it is refused. Counted against the account, its
+    // refusals alone would pass the account's limit and lock the owner out from everywhere.
+    let w = World::with(|c| c.max_failures_per_account = 10).await;
+    w.register("alice@example.com").await;
+    let mut attacker = w.device_at([203, 0, 113, 9]);
+    for _ in 0..30 {
+        let status = login(&mut attacker, "alice@example.com", "a wrong guess").await.status;
+        assert!(status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS, "{status}");
+    }
+    let mut owner = w.device_at([198, 51, 100, 20]);
+    let answer = login(&mut owner, "alice@example.com", PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::OK, "the owner, elsewhere, still signs in: {answer:?}");
+    let account =
+        w.db.collection::<Document>("login_throttle").find_one(doc! { "_id": "account:alice@example.com" }).await.unwrap().unwrap();
+    assert!(account.get_i64("count").unwrap() <= 5, "only the attempts that reached the password check count: {account}");
+}
+
+#[tokio::test]
 async fn guesses_spread_over_many_addresses_still_meet_the_account_limit() {
     let w = World::with(|c| c.max_failures_per_account = 8).await;
     w.register("alice@example.com").await;

@@ -342,3 +342,26 @@ async fn a_sign_in_past_its_password_check_when_the_account_is_disabled_gets_403
     assert!(cookie.is_none(), "and it hands out no cookie");
     assert!(db.sessions_of("alice@example.com").await.is_empty(), "the session it wrote was ended again");
 }
+
+#[tokio::test]
+async fn a_disable_whose_ending_fails_says_so_leaves_the_sessions_powerless_and_finishes_when_run_again() {
+    let db = common::fresh_database().await;
+    let (state, app, _) = instance(&db, |_| {}).await;
+    let mut laptop = signed_in(&app, "alice@example.com", true).await;
+    let admin = sessionguard::admin::Admin::new(&db, &state.config);
+    // Every attempt to end the sessions fails; the flag itself is written.
+    let failing = common::fail_commands(&db, &["delete"], 64, doc! { "times": 3 }).await;
+    let err = admin.disable("alice@example.com").await.unwrap_err();
+    failing.off().await;
+    assert!(matches!(err, sessionguard::admin::AdminError::DisabledNotEnded { .. }), "{err:?}");
+    assert!(err.to_string().contains("run the command again"), "{err}");
+    assert_eq!(sessionguard::cli::CliError::from(err).exit_code(), std::process::ExitCode::from(3));
+    assert_eq!(db.sessions_of("alice@example.com").await.len(), 1, "the ending did not happen");
+
+    let change = laptop.call("change_password", &[("current", PASSWORD), ("new", "a brand new password")]).await;
+    assert_eq!(change.status, StatusCode::FORBIDDEN, "a session that outlived the disable changes nothing: {change:?}");
+    assert_eq!(change.json["error"], "AccountDisabled");
+
+    assert_eq!(admin.disable("alice@example.com").await.unwrap(), 1, "run again, it finishes the job");
+    assert!(db.sessions_of("alice@example.com").await.is_empty());
+}

@@ -26,6 +26,10 @@ pub async fn check_password(cx: &RequestContext, account: StoredAccount, passwor
         return Err(AppError::Invalid { field, problem: FieldProblem::CurrentPasswordWrong });
     }
     cx.state.throttle.sign_in_succeeded(&account.user.email, &key).await?;
+    // A session that outlived a disable whose ending failed still cannot change anything.
+    if account.user.disabled {
+        return Err(AppError::AccountDisabled);
+    }
     Ok(account.user)
 }
 

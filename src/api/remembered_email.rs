@@ -88,6 +88,7 @@ mod ssr {
         let mut removal = cookie(&config, "", parts.uri.path());
         removal.make_removal();
         send(&removal);
-        (!email.is_empty() && email.chars().count() <= validation::EMAIL_MAX_CHARS).then_some(email)
+        // Only a plausible email is shown: a sibling subdomain may plant this cookie.
+        validation::validate_email(&validation::normalize_email(&email)).is_ok().then_some(email)
     }
 }

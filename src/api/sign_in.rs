@@ -25,6 +25,8 @@ pub async fn register(
         let user = create_account(&cx.state.users, &cx.state.passwords, &email, password).await?;
         let handle = match cx.start_session(&user).await {
             Ok(handle) => handle,
+            // An operator disabled the new account meanwhile: it stays, disabled, and keeps its email.
+            Err(err @ AppError::AccountDisabled) => return Err(err),
             Err(err) => {
                 // Undo the account too, so that trying again registers it instead of answering "taken".
                 if let Err(undo) = cx.state.users.delete(&user.id).await {

@@ -110,11 +110,14 @@ impl LoginThrottle {
         }
     }
 
+    /// The counters of a sign-in attempt, narrowest first: [`reserve`](Self::reserve) stops at
+    /// the first that refuses, so one address past its own limits can no longer raise the
+    /// account's counter, which would lock the owner out everywhere.
     fn sign_in_counters(email: &str, ip: &str) -> [CounterKey; 3] {
         [
+            CounterKey { scope: Scope::Address, key: ip.to_owned(), account: None },
             CounterKey { scope: Scope::AccountAndAddress, key: format!("{email}|{ip}"), account: Some(email.to_owned()) },
             CounterKey { scope: Scope::Account, key: email.to_owned(), account: Some(email.to_owned()) },
-            CounterKey { scope: Scope::Address, key: ip.to_owned(), account: None },
         ]
     }
 
@@ -150,10 +153,12 @@ impl LoginThrottle {
     /// Gives one reservation back on each sign-in counter; with `reset_pair`, the
     /// account-and-address counter starts again at zero instead.
     async fn give_back(&self, email: &str, ip: &str, reset_pair: bool) -> Result<(), DbError> {
-        let ids = Self::sign_in_counters(email, ip).map(|counter| counter.id());
+        let counters = Self::sign_in_counters(email, ip);
+        let pair = counters.iter().find(|counter| counter.scope == Scope::AccountAndAddress).map(CounterKey::id);
+        let ids = counters.map(|counter| counter.id());
         let given_back = doc! { "$max": [0_i64, { "$subtract": ["$count", 1_i64] }] };
         let count = if reset_pair {
-            doc! { "$cond": [{ "$eq": ["$_id", &ids[0]] }, 0_i64, given_back] }
+            doc! { "$cond": [{ "$eq": ["$_id", pair] }, 0_i64, given_back] }
         } else {
             given_back
         };
@@ -179,23 +184,20 @@ impl LoginThrottle {
         self.reserve(&[CounterKey { scope: Scope::Registration, key: ip.to_owned(), account: None }]).await
     }
 
-    /// Adds one to each counter atomically and refuses if any passed its limit. A counter whose
-    /// window has passed starts again at one.
+    /// Adds one to each counter atomically, in order, and refuses at the first that passed its
+    /// limit, leaving the later ones untouched. A counter whose window has passed starts again
+    /// at one.
     async fn reserve(&self, counters: &[CounterKey]) -> Result<ThrottleVerdict, DbError> {
         let now = self.clock.now();
-        let mut retry_after_ms: Option<i64> = None;
         for key in counters {
             let (limit, window) = self.limit(key.scope);
             let counter = self.increment(key, now, window).await?;
             if counter.count > i64::from(limit) {
-                let wait = counter.expires_at.timestamp_millis() - DateTime::from_time_0_3(now).timestamp_millis();
-                retry_after_ms = Some(retry_after_ms.unwrap_or(0).max(wait));
+                let wait_ms = counter.expires_at.timestamp_millis() - DateTime::from_time_0_3(now).timestamp_millis();
+                return Ok(ThrottleVerdict::Refused { retry_after_secs: u64::try_from((wait_ms + 999) / 1000).unwrap_or(1).max(1) });
             }
         }
-        Ok(match retry_after_ms {
-            Some(ms) => ThrottleVerdict::Refused { retry_after_secs: u64::try_from((ms + 999) / 1000).unwrap_or(1).max(1) },
-            None => ThrottleVerdict::Allowed,
-        })
+        Ok(ThrottleVerdict::Allowed)
     }
 
     async fn increment(&self, key: &CounterKey, now: time::OffsetDateTime, window: Duration) -> Result<Counter, DbError> {
@@ -228,12 +230,13 @@ impl LoginThrottle {
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(DbError::Refused(format!("the counter {} could not be incremented", key.id())))
+        Err(DbError::Refused(format!("a {} throttle counter could not be incremented", key.scope.prefix())))
     }
 }
 
 /// Which counter: its scope, its key within the scope, and the account (normalized email) it
 /// belongs to, if any.
+#[derive(Debug, Clone)]
 struct CounterKey {
     scope: Scope,
     key: String,
