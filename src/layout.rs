@@ -5,6 +5,7 @@ use leptos_router::components::A;
 
 use crate::{
     api::sign_in::Logout,
+    components::sign_in_alert::SignInAlerts,
     current_user::provide_current_user,
     model::EndReason,
     routes,
@@ -59,6 +60,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </header>
         <main id="main" class="container main">
             <SessionWatch/>
+            <SignInAlerts/>
             {children()}
         </main>
         <footer class="site-footer">

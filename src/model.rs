@@ -29,6 +29,9 @@ pub struct SessionRow {
     pub last_active_ms: i64,
     /// Whether this is the session that asked.
     pub current: bool,
+    /// Whether it signed in from a device and network the account had not used in the 90 days
+    /// before (its sign-in record says so).
+    pub new_device: bool,
 }
 
 /// The signed-in user's sessions, with the server's clock for "2 minutes ago" texts (so the
@@ -123,6 +126,22 @@ pub struct SessionTimeouts {
     pub idle_timeout_secs: u64,
     /// Every session ends this long after sign-in.
     pub absolute_timeout_secs: u64,
+}
+
+/// A sign-in elsewhere, as every other open tab of the account hears it (the live event
+/// `new_sign_in`, whose data is this as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSignIn {
+    /// The new session's public handle: what "Not you? End it" revokes.
+    pub handle: String,
+    /// A readable device summary, like "Chrome on Android".
+    pub device: String,
+    /// The client address it signed in from.
+    pub ip: String,
+    /// When, milliseconds since the Unix epoch.
+    pub signed_in_at_ms: i64,
+    /// Whether the account had not used this device and network in the last 90 days.
+    pub new_device: bool,
 }
 
 /// Why an open page's session ended, as the live feed (`GET /api/session_events`) tells it.

@@ -25,7 +25,10 @@ mod browser;
 
 use leptos::prelude::*;
 
-use crate::{current_user::use_current_user, model::EndReason};
+use crate::{
+    current_user::use_current_user,
+    model::{EndReason, NewSignIn},
+};
 
 /// What the tab knows about its session, shared through context by the layout.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +44,8 @@ pub struct LiveSession {
     /// Whether this tab has seen its user signed in: a later "not signed in" then means the
     /// session ended, even when the cookie was already removed by an earlier answer.
     pub was_signed_in: RwSignal<bool>,
+    /// Sign-ins elsewhere that this tab heard of and still shows, oldest first.
+    pub sign_ins: RwSignal<Vec<NewSignIn>>,
     /// The `pending` signals of this tab's own requests that may cycle or end its session.
     own_requests: RwSignal<Vec<(u64, Signal<bool>)>>,
 }
@@ -53,6 +58,7 @@ impl LiveSession {
             sessions_changed: RwSignal::new(0),
             ended_here: RwSignal::new(false),
             was_signed_in: RwSignal::new(false),
+            sign_ins: RwSignal::new(Vec::new()),
             own_requests: RwSignal::new(Vec::new()),
         };
         provide_context(live);

@@ -35,7 +35,8 @@ pub async fn register(
                 return Err(err);
             }
         };
-        cx.record(&user.id, SecurityEventKind::Registered, handle, None).await;
+        // A registration is never a new device: it is the account's first.
+        cx.state.events.record_sign_in(&user.id, SecurityEventKind::Registered, &cx.client, handle, false).await;
         Ok(CurrentUser { email: user.email })
     }
     .await;
@@ -184,8 +185,15 @@ mod ssr {
         }
         #[cfg(feature = "test-util")]
         cx.state.after_password_check.pass().await;
+        // Decided before the session exists; a database that cannot say counts it as new, so
+        // that the account's other tabs are told rather than not.
+        let new_device = cx.state.events.is_new_device(&user.id, &cx.client).await.unwrap_or_else(|err| {
+            tracing::warn!(%err, "could not tell whether a sign-in is from a new device; treating it as new");
+            true
+        });
         let handle = cx.start_session(&user).await?;
-        cx.record(&user.id, SecurityEventKind::Login, handle, None).await;
+        // This record is the `new_sign_in` every other open tab of the account hears.
+        cx.state.events.record_sign_in(&user.id, SecurityEventKind::Login, &cx.client, handle, new_device).await;
         Ok(CurrentUser { email: user.email })
     }
 }

@@ -56,18 +56,33 @@ impl ClientInfo {
         Self { ip: "command line".into(), user_agent: "sessionguard command line".into(), address: None }
     }
 
+    /// The client's network, as a new-device check compares it: an IPv4 address's /24, an IPv6
+    /// address's /64; `None` when the address is unknown.
+    pub fn network(&self) -> Option<String> {
+        match self.address.map(|ip| ip.to_canonical())? {
+            IpAddr::V4(v4) => {
+                let [a, b, c, _] = v4.octets();
+                Some(format!("{a}.{b}.{c}.0/24"))
+            }
+            IpAddr::V6(v6) => Some(slash_64(v6)),
+        }
+    }
+
     /// The key the throttle counts this client under: the IPv4 address, or an IPv6 address's
     /// /64 network, since one subscriber commonly holds a whole /64 and could rotate through it.
     pub fn throttle_key(&self) -> String {
         match self.address.map(|ip| ip.to_canonical()) {
-            Some(IpAddr::V6(v6)) => {
-                let segments = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", segments[0], segments[1], segments[2], segments[3])
-            }
+            Some(IpAddr::V6(v6)) => slash_64(v6),
             Some(IpAddr::V4(v4)) => v4.to_string(),
             None => self.ip.clone(),
         }
     }
+}
+
+/// An IPv6 address's /64 network, which one subscriber commonly holds whole.
+fn slash_64(v6: std::net::Ipv6Addr) -> String {
+    let s = v6.segments();
+    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
 }
 
 /// The entry `hops` places from the right of all `X-Forwarded-For` headers taken together.

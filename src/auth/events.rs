@@ -33,7 +33,22 @@ struct EventDocument {
     /// each of their tabs why (matched by handle, never by time).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     ended_handles: Vec<String>,
+    /// For a sign-in or registration: the device summary and network it came from, which later
+    /// sign-ins compare with, and whether that pair was new to the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sign_in: Option<SignInOrigin>,
 }
+
+/// Where a sign-in came from, as its security event keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SignInOrigin {
+    device: String,
+    network: Option<String>,
+    new_device: bool,
+}
+
+/// How far back a sign-in's device and network count as known to the account.
+pub const KNOWN_DEVICE_WINDOW: time::Duration = time::Duration::days(90);
 
 /// How long a failed sign-in for an email without an account is kept: an hour, long enough for
 /// an operator to see a burst, short enough that guessing cannot fill the database.
@@ -63,7 +78,73 @@ impl SecurityEvents {
         session_handle: Option<String>,
         sessions_ended: Option<u64>,
     ) {
-        self.insert(user_id, kind, client, session_handle, sessions_ended, Vec::new()).await;
+        let mut event = self.event(user_id, kind, client, session_handle);
+        event.sessions_ended = sessions_ended.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        self.insert(event).await;
+    }
+
+    /// Records a sign-in (`kind` [`SecurityEventKind::Login`]) or a registration of `user_id`
+    /// from `client`, on the new session `session_handle`, with where it came from and whether
+    /// that was a new device ([`is_new_device`](Self::is_new_device); a registration never is).
+    /// A failure is logged and swallowed, as in [`record`](Self::record).
+    pub async fn record_sign_in(
+        &self,
+        user_id: &str,
+        kind: SecurityEventKind,
+        client: &ClientInfo,
+        session_handle: Option<String>,
+        new_device: bool,
+    ) {
+        let origin = SignInOrigin { device: device_summary(&client.user_agent).0, network: client.network(), new_device };
+        let mut event = self.event(user_id, kind, client, session_handle);
+        event.sign_in = Some(origin);
+        self.insert(event).await;
+    }
+
+    /// Whether `client`'s device summary and network together are new to `user_id`: no sign-in
+    /// or registration from them in the last [`KNOWN_DEVICE_WINDOW`]. One query, served by the
+    /// `(user_id, at)` index, projected to `_id` and limited to one document.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn is_new_device(&self, user_id: &str, client: &ClientInfo) -> Result<bool, DbError> {
+        let since = DateTime::from_time_0_3(self.clock.now().saturating_sub(KNOWN_DEVICE_WINDOW));
+        let filter = doc! {
+            "user_id": user_id,
+            "at": { "$gte": since },
+            "sign_in.device": device_summary(&client.user_agent).0,
+            "sign_in.network": client.network(),
+        };
+        // The hint names the index (a planner may otherwise weigh a scan of a small collection).
+        let known = self
+            .events
+            .clone_with_type::<mongodb::bson::Document>()
+            .find_one(filter)
+            .projection(doc! { "_id": 1 })
+            .hint(mongodb::options::Hint::Keys(doc! { "user_id": 1, "at": -1 }))
+            .await?;
+        Ok(known.is_none())
+    }
+
+    /// Which of the sessions `handles` of `user_id` signed in from a new device, as their
+    /// sign-in records say: one query on the `(user_id, at)` index.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn new_device_sessions(&self, user_id: &str, handles: &[String]) -> Result<Vec<String>, DbError> {
+        if handles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = doc! { "user_id": user_id, "session_handle": { "$in": handles }, "sign_in.new_device": true };
+        let found: Vec<mongodb::bson::Document> = self
+            .events
+            .clone_with_type::<mongodb::bson::Document>()
+            .find(filter)
+            .projection(doc! { "_id": 0, "session_handle": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found.iter().filter_map(|d| d.get_str("session_handle").ok().map(str::to_owned)).collect())
     }
 
     /// Records that `kind`, acting from the session `session_handle`, ended the sessions
@@ -77,35 +158,36 @@ impl SecurityEvents {
         session_handle: Option<String>,
         ended: EndedSessions,
     ) {
-        self.insert(user_id, kind, client, session_handle, Some(ended.count), ended.handles).await;
+        let mut event = self.event(user_id, kind, client, session_handle);
+        event.sessions_ended = Some(i64::try_from(ended.count).unwrap_or(i64::MAX));
+        event.ended_handles = ended.handles;
+        self.insert(event).await;
     }
 
-    async fn insert(
-        &self,
-        user_id: &str,
-        kind: SecurityEventKind,
-        client: &ClientInfo,
-        session_handle: Option<String>,
-        sessions_ended: Option<u64>,
-        ended_handles: Vec<String>,
-    ) {
-        let ended = match kind {
-            SecurityEventKind::Logout | SecurityEventKind::Revoke => sessions_ended.unwrap_or(1),
-            _ => sessions_ended.unwrap_or(0),
-        };
-        telemetry::sessions_ended(EndingReason::Recorded(kind), ended);
-        let event = EventDocument {
+    /// The event `kind` of `user_id`, from `client`, involving `session_handle`, stamped now.
+    fn event(&self, user_id: &str, kind: SecurityEventKind, client: &ClientInfo, session_handle: Option<String>) -> EventDocument {
+        EventDocument {
             user_id: user_id.to_owned(),
             kind,
             at: DateTime::from_time_0_3(self.clock.now()),
             session_handle,
             ip: client.ip.clone(),
             user_agent: client.user_agent.clone(),
-            sessions_ended: sessions_ended.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
-            ended_handles,
+            sessions_ended: None,
+            ended_handles: Vec::new(),
+            sign_in: None,
+        }
+    }
+
+    /// Counts the sessions `event` ended (`sessionguard_sessions_ended_total`), then stores it.
+    async fn insert(&self, event: EventDocument) {
+        let ended = match event.kind {
+            SecurityEventKind::Logout | SecurityEventKind::Revoke => event.sessions_ended.unwrap_or(1),
+            _ => event.sessions_ended.unwrap_or(0),
         };
+        telemetry::sessions_ended(EndingReason::Recorded(event.kind), u64::try_from(ended).unwrap_or(0));
         if let Err(err) = self.events.insert_one(&event).await {
-            tracing::warn!(%err, ?kind, "could not record a security event");
+            tracing::warn!(%err, kind = ?event.kind, "could not record a security event");
         }
     }
 

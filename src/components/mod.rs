@@ -7,3 +7,4 @@ pub mod email_text;
 pub mod form;
 pub mod notice_banner;
 pub mod session_row;
+pub mod sign_in_alert;

@@ -34,6 +34,7 @@ pub fn SessionRowView(row: SessionRow, now_ms: i64, revoke: ServerAction<RevokeS
                     " "
                     <span class="session-mark" title="The first characters of this session's id">{format!("#{mark}")}</span>
                     {row.current.then(|| view! { <span class="badge">"This device"</span> })}
+                    {row.new_device.then(|| view! { " " <span class="badge badge-warning" title="Signed in from a device and network this account had not used in the 90 days before">"New device"</span> })}
                 </p>
                 <p class="session-meta">
                     {row.ip.clone()}

@@ -14,7 +14,7 @@ use mongodb::{
 use sessionguard_store::SessionRegistry;
 
 use super::{ENDING_KINDS, Ending, LiveSessions};
-use crate::model::SecurityEventKind;
+use crate::model::{NewSignIn, SecurityEventKind};
 
 /// How often the polling feed looks, and how long the change stream waits before reopening.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -29,9 +29,37 @@ pub enum FeedMode {
     Polling,
 }
 
-/// The kinds of security event that end sessions, as BSON for a query.
-fn ending_kinds() -> Vec<Bson> {
-    ENDING_KINDS.iter().filter_map(|k| mongodb::bson::to_bson(k).ok()).collect()
+/// The kinds of security event the feed reads, as BSON for a query: those that end sessions,
+/// and sign-ins (which every other open tab of the account hears of).
+fn watched_kinds() -> Vec<Bson> {
+    ENDING_KINDS.iter().chain([&SecurityEventKind::Login]).filter_map(|k| mongodb::bson::to_bson(k).ok()).collect()
+}
+
+/// The sign-in a security-event document records, with its user; `None` for other kinds and
+/// for a sign-in recorded without its origin (before new-sign-in alerts existed).
+fn sign_in_in(event: &Document) -> Option<(&str, NewSignIn)> {
+    let kind = mongodb::bson::from_bson::<SecurityEventKind>(event.get("kind")?.clone()).ok()?;
+    if kind != SecurityEventKind::Login {
+        return None;
+    }
+    let origin = event.get_document("sign_in").ok()?;
+    let sign_in = NewSignIn {
+        handle: event.get_str("session_handle").ok()?.to_owned(),
+        device: origin.get_str("device").ok()?.to_owned(),
+        ip: event.get_str("ip").ok()?.to_owned(),
+        signed_in_at_ms: event.get_datetime("at").ok()?.timestamp_millis(),
+        new_device: origin.get_bool("new_device").unwrap_or(false),
+    };
+    Some((event.get_str("user_id").ok()?, sign_in))
+}
+
+/// Hands the hub one security event the feed read: an ending, or a sign-in.
+fn hand_over(hub: &LiveSessions, event: &Document) {
+    if let Some((user_id, ending)) = ending_in(event) {
+        hub.ending_recorded(user_id, ending);
+    } else if let Some((user_id, sign_in)) = sign_in_in(event) {
+        hub.sign_in_recorded(user_id, sign_in);
+    }
 }
 
 /// The ending a security-event document records, with its user; `None` for other kinds.

@@ -35,7 +35,7 @@ pub use self::{
     hub::Refused,
     reason::{ENDING_KINDS, Ending},
 };
-use crate::model::EndReason;
+use crate::model::{EndReason, NewSignIn};
 
 /// How long a deleted session waits for the security event that says why it ended, when the
 /// feed is a change stream (events arrive within milliseconds of each other). The polling feed
@@ -47,12 +47,14 @@ pub const REASON_WAIT: Duration = Duration::from_millis(600);
 const TAB_QUEUE: usize = 8;
 
 /// What a connected tab is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveEvent {
     /// This tab's session has ended, for this reason.
     Ended(EndReason),
     /// The user's list of sessions changed (a sign-in elsewhere, or another session ended).
     SessionsChanged,
+    /// The account signed in elsewhere: a session other than this tab's.
+    NewSignIn(NewSignIn),
 }
 
 /// An open browser tab, as the hub knows it: the signed-in session it shows. Several tabs may
@@ -190,6 +192,12 @@ impl LiveSessions {
     /// will refresh the user's lists.
     pub fn add_keys(&self, user_id: &str, keys: Vec<String>) {
         self.shell().hub.add_keys(user_id, keys);
+    }
+
+    /// `user_id` signed in elsewhere: every tab of the account but the new session's own hears
+    /// of it.
+    pub fn sign_in_recorded(&self, user_id: &str, sign_in: NewSignIn) {
+        self.run(|hub, _| hub.sign_in_recorded(user_id, sign_in));
     }
 
     /// A session of `user_id` was created: the user's open security pages refresh their list.

@@ -40,7 +40,8 @@ const RETRY_AFTER_SECS: u64 = 5;
 /// `Config::max_streams_per_account` streams here; 503 when the database is away, or
 /// ([`AppError::LiveBusy`], with `Retry-After`) when the instance serves its maximum of
 /// streams. A refused page checks on focus instead. Events: `ended` with the [`EndReason`] as
-/// JSON, then the stream closes; `sessions` when the user's list changed. At the session's
+/// JSON, then the stream closes; `sessions` when the user's list changed; `new_sign_in` with a
+/// [`NewSignIn`](crate::model::NewSignIn) as JSON when the account signed in elsewhere. At the session's
 /// deadline the session is read once more, because another tab may have extended it: still
 /// live, the timer is re-armed; gone, the tab is told `expired`.
 ///
@@ -132,6 +133,9 @@ fn events(state: AppState, id: Id, session: SessionInfo, watcher: Watcher) -> im
                     let event = match event? {
                         LiveEvent::Ended(reason) => ended(&mut tab, reason),
                         LiveEvent::SessionsChanged => Event::default().event("sessions").data("{}"),
+                        LiveEvent::NewSignIn(sign_in) => {
+                            Event::default().event("new_sign_in").data(serde_json::to_string(&sign_in).unwrap_or_default())
+                        }
                     };
                     return Some((Ok(event), tab));
                 }

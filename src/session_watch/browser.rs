@@ -9,7 +9,12 @@ use wasm_bindgen::{JsCast, JsValue, prelude::Closure};
 use web_sys::{BroadcastChannel, EventSource, MessageEvent};
 
 use super::LiveSession;
-use crate::{current_user::CurrentUserResource, model::EndReason, notice::Notice, routes};
+use crate::{
+    current_user::CurrentUserResource,
+    model::{EndReason, NewSignIn},
+    notice::Notice,
+    routes,
+};
 
 /// The name of the channel the tabs of one browser talk on.
 const CHANNEL: &str = "sessionguard";
@@ -27,6 +32,8 @@ fn sign_in_url(reason: EndReason, next: &str) -> String {
 
 thread_local! {
     static CONNECTION: RefCell<Option<Connection>> = const { RefCell::new(None) };
+    /// The handles of the sign-ins this tab has shown an alert for.
+    static SIGN_INS_SHOWN: RefCell<std::collections::HashSet<String>> = RefCell::new(std::collections::HashSet::new());
 }
 
 /// The open stream and channel, with the handlers they call; closed when dropped.
@@ -79,6 +86,18 @@ fn connect(live: LiveSession, user: CurrentUserResource, unconfirmed: Option<End
         }),
     );
     on(&source, "sessions", Box::new(move |_| live.sessions_changed.update(|n| *n += 1)));
+    on(
+        &source,
+        "new_sign_in",
+        Box::new(move |event| {
+            if let Some(sign_in) = json_in::<NewSignIn>(&event) {
+                // Each sign-in is shown once, even if a reconnected stream tells it again.
+                if SIGN_INS_SHOWN.with(|shown| shown.borrow_mut().insert(sign_in.handle.clone())) {
+                    live.sign_ins.update(|alerts| alerts.push(sign_in));
+                }
+            }
+        }),
+    );
     // `<body data-live="connected">` while the stream is open, for people and tests to see.
     let confirmed = unconfirmed.clone();
     on(
@@ -136,6 +155,11 @@ fn mark_body(state: &str) {
 
 /// The [`EndReason`] in a message event's JSON data.
 fn reason_in(event: &web_sys::Event) -> Option<EndReason> {
+    json_in(event)
+}
+
+/// A message event's JSON data, read as `T`.
+fn json_in<T: serde::de::DeserializeOwned>(event: &web_sys::Event) -> Option<T> {
     let data = event.dyn_ref::<MessageEvent>()?.data().as_string()?;
     serde_json::from_str(&data).ok()
 }

@@ -15,8 +15,9 @@ use mongodb::{
 use sessionguard_store::SessionRegistry;
 
 use super::{
-    POLL_EVERY, ending_in, ending_kinds,
+    POLL_EVERY, ending_in, hand_over,
     poll::{SeenEvents, read_endings, resync},
+    watched_kinds,
 };
 use crate::{
     db,
@@ -36,12 +37,13 @@ pub(super) fn pipeline() -> Vec<Document> {
     vec![
         doc! { "$match": { "$or": [
             { "ns.coll": db::SESSIONS, "operationType": { "$in": ["insert", "delete"] } },
-            { "ns.coll": db::SECURITY_EVENTS, "operationType": "insert", "fullDocument.kind": { "$in": ending_kinds() } },
+            { "ns.coll": db::SECURITY_EVENTS, "operationType": "insert", "fullDocument.kind": { "$in": watched_kinds() } },
         ] } },
         doc! { "$project": {
             "operationType": 1, "ns": 1, "documentKey": 1,
             "fullDocument.user_id": 1, "fullDocument.kind": 1, "fullDocument.session_handle": 1,
             "fullDocument.ended_handles": 1, "fullDocument.sessions_ended": 1,
+            "fullDocument.ip": 1, "fullDocument.at": 1, "fullDocument.sign_in": 1,
         } },
     ]
 }
@@ -129,9 +131,11 @@ fn dispatch(hub: &LiveSessions, event: &ChangeStreamEvent<Document>) {
             }
         }
         (Some(db::SECURITY_EVENTS), OperationType::Insert) => {
-            if let Some((user_id, ending)) = full.and_then(ending_in) {
-                count_admin_ending(&ending, full);
-                hub.ending_recorded(user_id, ending);
+            if let Some(full) = full {
+                if let Some((_, ending)) = ending_in(full) {
+                    count_admin_ending(&ending, full);
+                }
+                hand_over(hub, full);
             }
         }
         _ => {}
@@ -141,9 +145,9 @@ fn dispatch(hub: &LiveSessions, event: &ChangeStreamEvent<Document>) {
 /// Operators end sessions from the command line, a process of its own whose counters no one
 /// scrapes; every instance counts their endings here instead, as its change stream sees them
 /// (so across instances, take the `max`, not the `sum`).
-fn count_admin_ending(ending: &Ending, event: Option<&Document>) {
+fn count_admin_ending(ending: &Ending, event: &Document) {
     if ending.kind == SecurityEventKind::AdminEnd {
-        let count = event.and_then(|d| d.get_i64("sessions_ended").ok()).and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+        let count = event.get_i64("sessions_ended").ok().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
         telemetry::sessions_ended(EndingReason::Recorded(SecurityEventKind::AdminEnd), count);
     }
 }

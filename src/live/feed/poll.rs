@@ -14,7 +14,7 @@ use mongodb::{
 };
 use sessionguard_store::SessionRegistry;
 
-use super::{POLL_EVERY, ending_in, ending_kinds};
+use super::{POLL_EVERY, hand_over, watched_kinds};
 use crate::{
     db::{self, DbError},
     live::LiveSessions,
@@ -69,15 +69,15 @@ pub(super) async fn read_endings(db: &Database, hub: &LiveSessions, since: DateT
     }
     let overlap_ms = i64::try_from(OVERLAP.as_millis()).unwrap_or(i64::MAX);
     let from = DateTime::from_millis(since.timestamp_millis().saturating_sub(overlap_ms));
-    let filter = doc! { "user_id": { "$in": &users }, "at": { "$gte": from }, "kind": { "$in": ending_kinds() } };
+    let filter = doc! { "user_id": { "$in": &users }, "at": { "$gte": from }, "kind": { "$in": watched_kinds() } };
     let found: Vec<Document> = db.collection::<Document>(db::SECURITY_EVENTS).find(filter).await?.try_collect().await?;
     for event in &found {
         let first_time = match (event.get_object_id("_id"), event.get_datetime("at")) {
             (Ok(id), Ok(at)) => seen.first_time(id, *at),
             _ => true,
         };
-        if first_time && let Some((user_id, ending)) = ending_in(event) {
-            hub.ending_recorded(user_id, ending);
+        if first_time {
+            hand_over(hub, event);
         }
     }
     seen.forget_before(from);

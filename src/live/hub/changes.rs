@@ -10,7 +10,7 @@ use std::{
 use super::{HubState, Output, TabId, Timer};
 use crate::{
     live::{ENDING_KINDS, Ending, LiveEvent, Tab},
-    model::EndReason,
+    model::{EndReason, NewSignIn},
 };
 
 /// How long list changes are gathered before the user's tabs are told: the deletes of one "log
@@ -69,6 +69,17 @@ impl HubState {
         outputs
     }
 
+    /// `user_id` signed in on the session `sign_in.handle`: each of the user's tabs hears of it,
+    /// except the new session's own.
+    pub fn sign_in_recorded(&mut self, user_id: &str, sign_in: NewSignIn) -> Vec<Output> {
+        let Some(user) = self.users.get(user_id) else { return Vec::new() };
+        user.tabs
+            .iter()
+            .filter(|id| self.tabs.get(id).is_some_and(|tab| tab.handle != sign_in.handle))
+            .map(|id| Output::Tell(*id, LiveEvent::NewSignIn(sign_in.clone())))
+            .collect()
+    }
+
     /// A timer the hub set has run out.
     pub fn timer(&mut self, timer: Timer) -> Vec<Output> {
         match timer {
@@ -123,5 +134,5 @@ fn tab_of<'a>(by_key: &HashMap<String, HashSet<TabId>>, tabs: &'a HashMap<TabId,
 
 /// `event` for every tab of the session `key`.
 fn tell(by_key: &HashMap<String, HashSet<TabId>>, key: &str, event: LiveEvent) -> Vec<Output> {
-    by_key.get(key).into_iter().flatten().map(|id| Output::Tell(*id, event)).collect()
+    by_key.get(key).into_iter().flatten().map(|id| Output::Tell(*id, event.clone())).collect()
 }

@@ -9,7 +9,7 @@ use std::{
 use super::{HubState, Output, Refused, TabId, Timer};
 use crate::{
     live::{Ending, LiveEvent, Tab},
-    model::{EndReason, SecurityEventKind},
+    model::{EndReason, NewSignIn, SecurityEventKind},
 };
 
 const WAIT: Duration = Duration::from_millis(600);
@@ -33,7 +33,7 @@ fn told(outputs: &[Output]) -> Vec<(TabId, LiveEvent)> {
     outputs
         .iter()
         .filter_map(|output| match output {
-            Output::Tell(id, event) => Some((*id, *event)),
+            Output::Tell(id, event) => Some((*id, event.clone())),
             Output::WakeAfter(..) => None,
         })
         .collect()
@@ -175,4 +175,31 @@ fn a_session_created_while_a_poll_ran_is_not_told_it_ended() {
     assert!(reason_timer(&outputs).is_none(), "nothing was deleted: {outputs:?}");
     assert!(!told(&outputs).iter().any(|(id, event)| *id == fresh && matches!(event, LiveEvent::Ended(_))));
     assert!(hub.owners.contains_key("kn"), "the new session stays known");
+}
+
+#[test]
+fn a_sign_in_is_told_to_every_tab_of_the_account_but_the_new_sessions_own() {
+    let mut hub = HubState::new(100, 10, WAIT);
+    let laptop = hub.watch(tab("kl", "alice", "laptop")).unwrap();
+    let laptop_again = hub.watch(tab("kl", "alice", "laptop")).unwrap();
+    let phone = hub.watch(tab("kp", "alice", "phone")).unwrap();
+    let bob = hub.watch(tab("kb", "bob", "bobs")).unwrap();
+    let sign_in = NewSignIn {
+        handle: "phone".into(),
+        device: "Chrome on Android".into(),
+        ip: "10.2.0.5".into(),
+        signed_in_at_ms: 1,
+        new_device: true,
+    };
+    let mut heard: Vec<TabId> = told(&hub.sign_in_recorded("alice", sign_in.clone()))
+        .into_iter()
+        .map(|(id, event)| {
+            assert_eq!(event, LiveEvent::NewSignIn(sign_in.clone()));
+            id
+        })
+        .collect();
+    heard.sort_unstable();
+    assert_eq!(heard, [laptop, laptop_again], "not the phone's own tab, and not bob's");
+    assert!(!heard.contains(&phone) && !heard.contains(&bob));
+    assert!(hub.sign_in_recorded("carol", sign_in).is_empty(), "an account without tabs here costs nothing");
 }
