@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { closeDatabase, createAccount, LoginPage, PASSWORD, sessionsOf, signedInDevice, uniqueEmail , onSecurityPage } from "./fixtures";
 
 test.afterAll(closeDatabase);
@@ -50,4 +51,42 @@ test("no horizontal scrolling at 360 px", async ({ browser }) => {
   expect(await page.evaluate(() => document.documentElement.scrollWidth), "/account/activity").toBeLessThanOrEqual(360);
   await other.context.close();
   await phone.close();
+});
+
+test("axe finds no violations on any page, at 1280 and 360 px, light and dark", async ({ browser }) => {
+  // 28 page states, each analysed in full.
+  test.setTimeout(180_000);
+  const email = uniqueEmail();
+  await createAccount(test.info().project.use.baseURL!, email);
+  const other = await signedInDevice(browser, "firefox", email);
+  for (const viewport of [{ width: 1280, height: 800 }, { width: 360, height: 740 }]) {
+    for (const colorScheme of ["light", "dark"] as const) {
+      const context = await browser.newContext({ viewport, colorScheme });
+      const page = await context.newPage();
+      const states: [string, () => Promise<void>][] = [
+        ["home, signed out", () => page.goto("/").then(() => undefined)],
+        ["sign-in", () => page.goto("/login").then(() => undefined)],
+        ["registration", () => page.goto("/register").then(() => undefined)],
+        ["not found", () => page.goto("/no-such-page").then(() => undefined)],
+        [
+          "security, signed in",
+          async () => {
+            const login = new LoginPage(page);
+            await login.goto("?next=/account/security");
+            await login.signIn(email);
+            await page.waitForURL(onSecurityPage);
+          },
+        ],
+        ["activity", () => page.goto("/account/activity").then(() => undefined)],
+        ["home, signed in", () => page.goto("/").then(() => undefined)],
+      ];
+      for (const [name, open] of states) {
+        await open();
+        const results = await new AxeBuilder({ page }).analyze();
+        expect(results.violations, `${name} at ${viewport.width} px, ${colorScheme}`).toEqual([]);
+      }
+      await context.close();
+    }
+  }
+  await other.context.close();
 });
