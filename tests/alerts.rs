@@ -50,7 +50,7 @@ async fn alert_on(db: &Database, expected: FeedMode) {
     assert_eq!(mode, expected);
     let (_, b, _) = instance(db, |_| {}).await;
     let laptop = signed_in(&a, EMAIL, true).await;
-    let mut tab = Stream::open(&a, &laptop).await.unwrap();
+    let mut tab = Stream::open(&a, &laptop).await.unwrap().hearing_sign_ins();
     tab.settle().await;
 
     let mut intruder = device(&b, ANDROID, [10, 2, 0, 5]);
