@@ -139,10 +139,15 @@ impl LiveSessions {
         let mut timers = Vec::new();
         for output in outputs {
             match output {
-                // A tab too slow to take it has gone; it is dropped on disconnect.
+                // A tab too slow to take a notice has gone, or soon will; it is dropped on
+                // disconnect. One too slow to take its ending is disconnected now instead: its
+                // stream closes, the browser reconnects, is refused, and learns the session ended
+                // (rather than hearing nothing until the session's deadline).
                 Output::Tell(id, event) => {
-                    if let Some(sender) = shell.senders.get(&id) {
-                        let _ = sender.try_send(event);
+                    if let Some(sender) = shell.senders.get(&id)
+                        && let Err(mpsc::error::TrySendError::Full(LiveEvent::Ended(_))) = sender.try_send(event)
+                    {
+                        shell.senders.remove(&id);
                     }
                 }
                 Output::WakeAfter(delay, timer) => timers.push((delay, timer)),
@@ -261,6 +266,23 @@ mod tests {
         hub.session_deleted("kb");
         assert_eq!(b.events.recv().await, Some(LiveEvent::Ended(EndReason::EndedFromAnotherDevice)));
         assert!(bob.events.try_recv().is_err(), "other users hear nothing");
+    }
+
+    #[tokio::test]
+    async fn a_tab_too_slow_to_take_its_ending_is_disconnected_not_left_waiting() {
+        let hub = LiveSessions::new(10, 10);
+        let mut slow = hub.watch(tab("ka", "alice", "ha")).unwrap();
+        for n in 0..TAB_QUEUE {
+            let sign_in = NewSignIn { handle: format!("h{n}"), device: "d".into(), ip: "i".into(), signed_in_at_ms: 0, new_device: false };
+            hub.sign_in_recorded("alice", sign_in);
+        }
+        hub.ending_recorded("alice", Ending { kind: SecurityEventKind::Revoke, handle: Some("ha".into()), ended_handles: vec![] });
+        hub.session_deleted("ka");
+        for _ in 0..TAB_QUEUE {
+            assert!(matches!(slow.events.recv().await, Some(LiveEvent::NewSignIn(_))), "what the queue held is delivered");
+        }
+        let next = tokio::time::timeout(Duration::from_secs(2), slow.events.recv()).await;
+        assert_eq!(next, Ok(None), "then the stream ends, so the browser asks again and is refused");
     }
 
     #[test]
