@@ -158,3 +158,21 @@ async fn the_change_stream_resumes_after_the_database_restarts() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn the_live_stream_is_never_compressed_even_when_the_browser_accepts_it() {
+    let db = common::fresh_database().await;
+    let (_, app, _) = instance(&db, |_| {}).await;
+    let device = signed_in(&app, "alice@example.com", true).await;
+    let request = axum::http::Request::get("/api/session_events")
+        .header(header::HOST, common::http::HOST)
+        .header(header::ACCEPT, "text/event-stream")
+        .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+        .header(header::COOKIE, device.cookie.clone().unwrap())
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app, request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    assert!(response.headers().get(header::CONTENT_ENCODING).is_none(), "compression would hold events back: {:?}", response.headers());
+}

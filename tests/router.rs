@@ -50,3 +50,24 @@ async fn pages_are_never_cached() {
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["cache-control"], "no-store", "a cached page would outlive logout");
 }
+
+#[tokio::test]
+async fn pages_and_api_answers_are_compressed_as_the_browser_accepts() {
+    let db = common::fresh_database().await;
+    let app = router(common::app_state(db.clone()));
+    let request = |path: &str, encoding: &str| {
+        Request::get(path).header("accept", "text/html").header("accept-encoding", encoding).body(Body::empty()).unwrap()
+    };
+
+    let page = app.clone().oneshot(request("/login", "gzip, deflate, br")).await.unwrap();
+    assert_eq!(page.headers()["content-encoding"], "br", "{:?}", page.headers());
+    let compressed = page.into_body().collect().await.unwrap().to_bytes().len();
+    let plain = app.clone().oneshot(request("/login", "identity")).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.into_body().collect().await.unwrap().to_bytes().len();
+    assert!(compressed * 2 < plain, "the page shrinks: {compressed} bytes against {plain}");
+
+    let json = app.oneshot(request("/healthz", "gzip")).await.unwrap();
+    assert_eq!(json.status(), 200);
+    assert_eq!(json.headers()["content-encoding"], "gzip");
+}

@@ -73,3 +73,11 @@ test("under the content security policy every page hydrates and nothing is block
   expect(violations).toEqual([]);
   await context.close();
 });
+
+test("the bundle travels compressed: brotli for a browser that accepts it", async ({ request }) => {
+  const wasm = await request.get("/pkg/sessionguard.wasm", { headers: { "accept-encoding": "gzip, deflate, br" } });
+  expect(wasm.status()).toBe(200);
+  expect(wasm.headers()["content-encoding"]).toBe("br");
+  const page = await request.get("/login", { headers: { "accept-encoding": "gzip", accept: "text/html" } });
+  expect(page.headers()["content-encoding"]).toBe("gzip");
+});

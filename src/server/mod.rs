@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 mod api_guard;
+mod assets;
 mod deadline;
 mod headers;
 mod observe;
@@ -33,7 +34,8 @@ const API_PREFIX: &str = "/api/";
 ///    answered 503; a read is dropped, a change runs on to its end (`deadline`);
 /// 4. `Cache-Control: no-store` on pages and API answers (`headers`);
 /// 5. the security headers: content security policy, nosniff, referrer policy, HSTS (`headers`);
-/// 6. outermost, one log line and one latency sample per answer, by route pattern (`observe`).
+/// 6. compression, brotli or gzip, of every answer but the live stream (`assets`);
+/// 7. outermost, one log line and one latency sample per answer, by route pattern (`observe`).
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
@@ -57,7 +59,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::map_response_with_state(state.config.clone(), complete_removal_cookie))
         .layer(middleware::from_fn_with_state(state.clone(), deadline::answer_in_time))
         .layer(middleware::from_fn(headers::no_store));
-    headers::with_security_headers(router, &state.config).layer(middleware::from_fn(observe::observe)).with_state(state)
+    headers::with_security_headers(router, &state.config)
+        .layer(assets::compression())
+        .layer(middleware::from_fn(observe::observe))
+        .with_state(state)
 }
 
 /// `200 {"mongodb":"ok","live":{"feed":…,"tabs":…}}` when MongoDB answers a ping (the live
