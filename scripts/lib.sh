@@ -18,6 +18,8 @@ export PATH="$ROOT/scripts/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # flag twice) and is set for cargo test through cargo_test_env.
 export LEPTOS_OUTPUT_NAME="sessionguard"
 unset RUSTFLAGS
+# CI builds once from a clean clone: incremental caches would only cost disk (gigabytes) and time.
+if [[ "${CI:-}" == true ]]; then export CARGO_INCREMENTAL=0; fi
 cargo_test_env() { RUSTFLAGS="--cfg erase_components" "$@"; }
 # The features the tests and benches build with: the server, plus its test doubles.
 TEST_FEATURES="ssr,test-util"

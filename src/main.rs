@@ -13,7 +13,7 @@ use sessionguard::{
     db::{self, ensure_indexes},
     live,
     logging::{self, LogFormat},
-    server::router,
+    server::{router, use_hashed_names},
     state::AppState,
     telemetry::{self, EndingReason},
 };
@@ -64,6 +64,7 @@ async fn serve() -> Result<(), String> {
     let config = Config::load().map_err(|e| e.to_string())?;
     let mut leptos_options = get_configuration(None).map_err(|e| format!("Leptos settings: {e}"))?.leptos_options;
     leptos_options.site_addr = config.site_addr;
+    use_hashed_names(&mut leptos_options).map_err(|e| e.to_string())?;
 
     let db = db::connect(&config).await.map_err(|e| e.to_string())?;
     ensure_indexes(&db).await.map_err(|e| format!("creating MongoDB indexes: {e}"))?;

@@ -71,3 +71,56 @@ async fn pages_and_api_answers_are_compressed_as_the_browser_accepts() {
     assert_eq!(json.status(), 200);
     assert_eq!(json.headers()["content-encoding"], "gzip");
 }
+
+/// A site root holding what a release build writes: a bundle file under its hashed name with
+/// the `.br` and `.gz` the build compressed, and a file without a hash.
+fn built_site() -> std::path::PathBuf {
+    let root = std::env::temp_dir().join(format!("sessionguard-site-{}", unique_suffix()));
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("sessionguard.Ab3_-xYz0123456789AbCd.wasm"), vec![b'w'; 4096]).unwrap();
+    std::fs::write(pkg.join("sessionguard.Ab3_-xYz0123456789AbCd.wasm.br"), b"as the build compressed it (br)").unwrap();
+    std::fs::write(pkg.join("sessionguard.Ab3_-xYz0123456789AbCd.wasm.gz"), b"as the build compressed it (gz)").unwrap();
+    std::fs::write(pkg.join("notes.js"), vec![b'j'; 4096]).unwrap();
+    root
+}
+
+fn unique_suffix() -> String {
+    format!("{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+}
+
+#[tokio::test]
+async fn the_bundle_is_served_as_the_build_compressed_it_and_cached_for_a_year_only_under_a_hashed_name() {
+    let db = common::fresh_database().await;
+    let mut state = common::app_state(db.clone());
+    let site = built_site();
+    state.leptos_options.site_root = site.to_string_lossy().into_owned().into();
+    let app = router(state);
+    let get = |path: &str, encoding: &str| Request::get(path).header("accept-encoding", encoding).body(Body::empty()).unwrap();
+    let body = |response: axum::response::Response| async { response.into_body().collect().await.unwrap().to_bytes() };
+    let wasm = "/pkg/sessionguard.Ab3_-xYz0123456789AbCd.wasm";
+
+    let brotli = app.clone().oneshot(get(wasm, "gzip, deflate, br")).await.unwrap();
+    assert_eq!(brotli.status(), 200);
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    assert_eq!(brotli.headers()["content-type"], "application/wasm");
+    assert_eq!(brotli.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(&body(brotli).await[..], b"as the build compressed it (br)", "served as written, not compressed again");
+
+    let gzip = app.clone().oneshot(get(wasm, "gzip")).await.unwrap();
+    assert_eq!(gzip.headers()["content-encoding"], "gzip");
+    assert_eq!(&body(gzip).await[..], b"as the build compressed it (gz)");
+
+    let plain = app.clone().oneshot(get(wasm, "identity")).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(body(plain).await.len(), 4096);
+
+    let unhashed = app.clone().oneshot(get("/pkg/notes.js", "br")).await.unwrap();
+    assert_eq!(unhashed.headers()["cache-control"], "no-cache", "a name that outlives its content must be revalidated");
+    assert_eq!(unhashed.headers()["content-encoding"], "br", "compressed on the fly when the build did not");
+
+    let missing = app.oneshot(get("/pkg/sessionguard.Zz3_-xYz0123456789AbCd.wasm", "br")).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.headers().get("cache-control").is_none(), "a miss is never cached for a year");
+    std::fs::remove_dir_all(site).unwrap();
+}

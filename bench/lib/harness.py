@@ -87,6 +87,12 @@ class Running:
                     return int(line.split()[1]) / 1024
         return float("nan")
 
+    def cpu_seconds(self):
+        """User plus system CPU time the server process has used so far."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def commands(self):
         if self.metrics_port is not None:
             status, _, body = http("GET", f"http://127.0.0.1:{self.metrics_port}/metrics")
@@ -391,7 +397,9 @@ def run_page(system, seeded, args, log_path):
         if status != 200 or not system.page_lists(body, seeded.sample_handles):
             raise SystemExit(f"{system.name}: the security page did not list the seeded sessions (status {status}); see {log_path}")
         before = running.commands()
+        cpu_before = running.cpu_seconds()
         result = wrk(running.base, "page.lua", 2, args.connections, args.duration, {"BENCH_COOKIES": seeded.cookies_file, "BENCH_PATH": system.page_path})
+        result["cpu_ms_per"] = (running.cpu_seconds() - cpu_before) * 1e3 / max(result["requests"], 1)
         commands = command_delta(before, running.commands())
         # The check request above is not part of the run; wrk's are.
         return finish(result, running, commands, result["requests"])
@@ -499,6 +507,22 @@ def run_sign_in_timing(system, seeded, args, log_path):
         running.stop()
 
 
+def run_first_load(system, seeded, args, log_path):
+    """Cold loads of the security page in Chromium on a throttled connection (bench/lib/first_load.cjs)."""
+    system.mark_all_seen_now()
+    running = system.start(log_path)
+    try:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "first_load.cjs")
+        command = ["node", script, running.base + system.page_path, seeded.sample_cookie, str(args.first_loads),
+                   str(args.latency_ms), str(args.down_kbit), str(args.up_kbit)]
+        answer = subprocess.run(command, capture_output=True, text=True, timeout=120 + 60 * args.first_loads)
+        if answer.returncode != 0:
+            raise SystemExit(f"first-load measurement failed: {answer.stderr[-2000:]}")
+        return json.loads(answer.stdout.strip().splitlines()[-1])
+    finally:
+        running.stop()
+
+
 def run_ceiling(args):
     """Raw `find_one({_id})` by the Rust driver from 32 tasks (examples/ceiling.rs): the most
     this database answers, with no application in the way."""
@@ -559,7 +583,8 @@ def bundle_sizes(site_root):
     for name in sorted(os.listdir(pkg)):
         if name.endswith((".wasm", ".js")):
             raw = open(os.path.join(pkg, name), "rb").read()
-            rows.append((name, len(raw), len(gzip.compress(raw, 9))))
+            brotli = os.path.join(pkg, name + ".br")
+            rows.append((name, len(raw), len(gzip.compress(raw, 9)), os.path.getsize(brotli) if os.path.exists(brotli) else None))
     return rows
 
 
@@ -580,6 +605,10 @@ def main():
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--scale-users", type=int, default=5000)
     parser.add_argument("--everywhere-sessions", type=int, default=10_000)
+    parser.add_argument("--first-loads", type=int, default=5, help="cold loads of the security page in the first-load measurement")
+    parser.add_argument("--latency-ms", type=int, default=150, help="first load: round-trip latency added to every request")
+    parser.add_argument("--down-kbit", type=int, default=1600, help="first load: download bandwidth")
+    parser.add_argument("--up-kbit", type=int, default=750, help="first load: upload bandwidth")
     parser.add_argument("--db-prefix", default="bench_")
     parser.add_argument("--timing-attempts", type=int, default=200, help="wrong sign-ins per path in the timing probe")
     args = parser.parse_args()
@@ -625,6 +654,9 @@ def main():
     results["logout-everywhere"] = rounds("logout-everywhere", run_everywhere, seeded)
     print(f"==> sign-in timing: {args.timing_attempts} wrong sign-ins each for known and unknown emails, interleaved", flush=True)
     timing = run_sign_in_timing(systems[0], seeded[systems[0].name], args, log_path)
+    print(f"==> first load: {args.first_loads} cold loads of {Sessionguard.page_path} in Chromium, {args.latency_ms} ms latency, {args.down_kbit} kbit/s down", flush=True)
+    first_load = run_first_load(systems[0], seeded[systems[0].name], args, log_path)
+    log(f"first load: {first_load}")
     seeded = seed_all(args.scale_users)
     print(f"==> scale: the page again with {args.scale_users * SESSIONS_PER_USER} sessions stored", flush=True)
     results["scale"] = rounds("scale", run_page, seeded)
@@ -643,11 +675,19 @@ def main():
     print("\n### start-up\n")
     for name, seconds in ready.items():
         print(f"- {name}: /healthz answered {seconds * 1e3:.0f} ms after the process started (median over every run)")
+    print("\n### server CPU per page view\n")
+    for system, runs in results["page"].items():
+        print(f"- {system}: {median(runs, 'cpu_ms_per'):.3f} ms of CPU per {Sessionguard.page_path if system == 'sessionguard' else 'page'} view (median of {len(runs)})")
+    print("\n### first load on a slow connection (sessionguard)\n")
+    print(f"Until `<body data-live=\"connected\">`, cold, {args.latency_ms} ms latency, {args.down_kbit} kbit/s down, {args.up_kbit} kbit/s up: "
+          f"median {first_load['median_ms'] / 1e3:.2f} s of {len(first_load['times_ms'])} ({', '.join(f'{t / 1e3:.2f}' for t in first_load['times_ms'])} s); "
+          f"{statistics.median(first_load['bytes']) / 1024:,.0f} KiB on the wire per load (target: 1.5 s, {'met' if first_load['median_ms'] <= 1500 else 'NOT met'}).")
     print("\n### hydrate bundle\n")
-    for name, raw, gz in bundle_sizes(args.site_root):
-        print(f"- {name}: {raw / 1024:,.0f} KiB raw, {gz / 1024:,.0f} KiB gzipped")
+    for name, raw, gz, br in bundle_sizes(args.site_root):
+        served = f", {br / 1024:,.0f} KiB as the build's brotli (what a browser downloads)" if br is not None else ", compressed per request (no .br: not a release build)"
+        print(f"- {name}: {raw / 1024:,.0f} KiB raw, {gz / 1024:,.0f} KiB gzipped{served}")
     with open(os.path.join(args.work_dir, "results.json"), "w") as out:
-        json.dump({"ceiling": ceilings, "results": results, "ready_s": ready, "sign_in_timing_ms": timing}, out, indent=1, default=str)
+        json.dump({"ceiling": ceilings, "results": results, "ready_s": ready, "sign_in_timing_ms": timing, "first_load": first_load}, out, indent=1, default=str)
     # sessionguard's guarantee is checked; the peer's lapses are a finding, reported above.
     survived = sum(r.get("survived", 0) for runs in results.values() for r in runs["sessionguard"])
     if survived:

@@ -74,10 +74,18 @@ test("under the content security policy every page hydrates and nothing is block
   await context.close();
 });
 
-test("the bundle travels compressed: brotli for a browser that accepts it", async ({ request }) => {
-  const wasm = await request.get("/pkg/sessionguard.wasm", { headers: { "accept-encoding": "gzip, deflate, br" } });
-  expect(wasm.status()).toBe(200);
-  expect(wasm.headers()["content-encoding"]).toBe("br");
+test("the bundle travels compressed and is cached for a year under its hashed name; pages are never cached", async ({ request }) => {
   const page = await request.get("/login", { headers: { "accept-encoding": "gzip", accept: "text/html" } });
   expect(page.headers()["content-encoding"]).toBe("gzip");
+  expect(page.headers()["cache-control"]).toBe("no-store");
+  const html = await page.text();
+  const bundle = html.match(/\/pkg\/sessionguard\.[A-Za-z0-9_-]{22}\.wasm/);
+  expect(bundle, "the page links the bundle under its hashed name").not.toBeNull();
+  expect(html).toMatch(/\/pkg\/sessionguard\.[A-Za-z0-9_-]{22}\.css/);
+
+  const wasm = await request.get(bundle![0], { headers: { "accept-encoding": "gzip, deflate, br" } });
+  expect(wasm.status()).toBe(200);
+  expect(wasm.headers()["content-encoding"]).toBe("br");
+  expect(wasm.headers()["content-type"]).toBe("application/wasm");
+  expect(wasm.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
 });

@@ -8,7 +8,11 @@ mod headers;
 mod observe;
 mod session_events;
 
-pub use self::{api_guard::MAX_BODY_BYTES, observe::RequestUser};
+pub use self::{
+    api_guard::MAX_BODY_BYTES,
+    assets::{AssetsError, use_hashed_names},
+    observe::RequestUser,
+};
 use crate::{
     app::{App, shell},
     cookie::{complete_removal_cookie, session_layer},
@@ -23,7 +27,8 @@ use serde_json::json;
 /// The path prefix under which server functions live (Leptos' default, `/api`).
 const API_PREFIX: &str = "/api/";
 
-/// The whole application: pages, server functions under `/api`, static files, `/healthz`.
+/// The whole application: pages, server functions under `/api`, the bundle under `/pkg` (served
+/// precompressed and cached by name, `assets`), other static files, `/healthz`.
 ///
 /// Layers, from the inside out:
 /// 1. the API guard: POST only, same origin, bounded body (`api_guard`);
@@ -34,7 +39,8 @@ const API_PREFIX: &str = "/api/";
 ///    answered 503; a read is dropped, a change runs on to its end (`deadline`);
 /// 4. `Cache-Control: no-store` on pages and API answers (`headers`);
 /// 5. the security headers: content security policy, nosniff, referrer policy, HSTS (`headers`);
-/// 6. compression, brotli or gzip, of every answer but the live stream (`assets`);
+/// 6. compression, brotli or gzip, of every answer but the live stream and what the build
+///    compressed already (`assets`);
 /// 7. outermost, one log line and one latency sample per answer, by route pattern (`observe`).
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -52,6 +58,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route(routes::SESSION_EVENTS, get(session_events::session_events))
+        .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), assets::package_files(&state.leptos_options))
         .leptos_routes_with_context(&state, routes, context.clone(), render)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(middleware::from_fn_with_state(state.config.clone(), api_guard::guard_api))
