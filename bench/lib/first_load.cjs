@@ -39,9 +39,17 @@ async function main() {
       });
       let received = 0;
       cdp.on("Network.loadingFinished", (event) => (received += event.encodedDataLength));
+      const errors = [];
+      page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
+      page.on("pageerror", (error) => errors.push(String(error)));
       const started = Date.now();
       await page.goto(url, { waitUntil: "commit" });
-      await page.waitForSelector('body[data-live="connected"]', { timeout: 60_000 });
+      try {
+        await page.waitForSelector('body[data-live="connected"]', { state: "attached", timeout: 60_000 });
+      } catch (error) {
+        const body = await page.evaluate(() => ({ live: document.body?.dataset.live, hydrated: document.body?.dataset.hydrated, title: document.title }));
+        throw new Error(`${page.url()} never became live: ${JSON.stringify(body)}; browser errors: ${JSON.stringify(errors)}`);
+      }
       times.push(Date.now() - started);
       bytes.push(received);
       await context.close();

@@ -512,6 +512,9 @@ def run_first_load(system, seeded, args, log_path):
     system.mark_all_seen_now()
     running = system.start(log_path)
     try:
+        status, _, body = http("GET", running.base + system.page_path, {"Cookie": seeded.sample_cookie})
+        if status != 200 or not system.page_lists(body, seeded.sample_handles):
+            raise SystemExit(f"first load: the sampled session no longer shows the security page (status {status}); see {log_path}")
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "first_load.cjs")
         command = ["node", script, running.base + system.page_path, seeded.sample_cookie, str(args.first_loads),
                    str(args.latency_ms), str(args.down_kbit), str(args.up_kbit)]
@@ -648,15 +651,16 @@ def main():
     ceiling = statistics.median(ceilings)
     print(f"==> page: GET {Sessionguard.page_path}, {args.connections} connections, {args.duration} s", flush=True)
     results["page"] = rounds("page", run_page, seeded)
+    # Right after the page runs: the later workloads end sessions, the sampled one among them.
+    print(f"==> first load: {args.first_loads} cold loads of {Sessionguard.page_path} in Chromium, {args.latency_ms} ms latency, {args.down_kbit} kbit/s down", flush=True)
+    first_load = run_first_load(systems[0], seeded[systems[0].name], args, log_path)
+    log(f"first load: {first_load}")
     print(f"==> login-logout: {args.cycle_connections} connections, {args.duration} s", flush=True)
     results["login-logout"] = rounds("login-logout", run_cycle, seeded)
     print(f"==> logout-everywhere: one user with {args.everywhere_sessions} sessions", flush=True)
     results["logout-everywhere"] = rounds("logout-everywhere", run_everywhere, seeded)
     print(f"==> sign-in timing: {args.timing_attempts} wrong sign-ins each for known and unknown emails, interleaved", flush=True)
     timing = run_sign_in_timing(systems[0], seeded[systems[0].name], args, log_path)
-    print(f"==> first load: {args.first_loads} cold loads of {Sessionguard.page_path} in Chromium, {args.latency_ms} ms latency, {args.down_kbit} kbit/s down", flush=True)
-    first_load = run_first_load(systems[0], seeded[systems[0].name], args, log_path)
-    log(f"first load: {first_load}")
     seeded = seed_all(args.scale_users)
     print(f"==> scale: the page again with {args.scale_users * SESSIONS_PER_USER} sessions stored", flush=True)
     results["scale"] = rounds("scale", run_page, seeded)

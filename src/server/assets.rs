@@ -27,44 +27,58 @@ const HASH_LEN: usize = 22;
 /// Why the server refuses to start with the site it was given.
 #[derive(Debug, thiserror::Error)]
 pub enum AssetsError {
-    /// The hash file names a bundle file that the site does not hold.
+    /// A bundle file the pages would link is not in the site.
     #[error(
-        "the build's hash file {hash_file} names {missing}, which is not there: the site at {site_root} was built apart from this binary; build both with `cargo leptos build`"
+        "{missing} is not there, so every page would load without its script and styles: the site at {site_root} does not match this binary ({why}); build both with `cargo leptos build` (or `scripts/release`, which copies hash.txt into dist/)"
     )]
     SiteOutOfStep {
-        /// The hash file next to the binary.
-        hash_file: PathBuf,
-        /// The bundle file it names.
+        /// The bundle file that should be there.
         missing: PathBuf,
         /// The site root in use (`LEPTOS_SITE_ROOT`).
         site_root: String,
+        /// What named the file: the hash file, or its absence.
+        why: String,
     },
-    /// The hash file exists but cannot be read.
-    #[error("reading the build's hash file {path}: {source}")]
-    Unreadable {
+    /// The hash file exists but cannot be read, or lacks a name the pages link.
+    #[error("the build's hash file {path} is unusable: {reason}; build again with `cargo leptos build`")]
+    Unusable {
         /// The hash file next to the binary.
         path: PathBuf,
-        /// What reading it failed with.
-        source: std::io::Error,
+        /// What is wrong with it.
+        reason: String,
     },
 }
 
 /// Turns on hashed asset names when the build wrote its hash file next to this binary
 /// (cargo-leptos' `hash-files`), so that pages link `sessionguard.<hash>.wasm` and friends, and
-/// checks that the site holds the files it names: a site built apart from the binary would
-/// otherwise load a page whose bundle is missing. Without the hash file the names stay plain.
+/// checks that the site holds every bundle file the pages will link (the script, the
+/// WebAssembly and the stylesheet): a site that does not match the binary would otherwise
+/// serve pages that never come to life. Without the hash file the names stay plain.
 pub fn use_hashed_names(options: &mut LeptosOptions) -> Result<(), AssetsError> {
+    let pkg = Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let out_of_step =
+        |missing: PathBuf, why: &str| AssetsError::SiteOutOfStep { missing, site_root: options.site_root.to_string(), why: why.to_owned() };
     let hash_file = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())));
     let Some(hash_file) = hash_file.filter(|path| path.exists()) else {
+        let plain = pkg.join(format!("{}.wasm", options.output_name));
+        if !plain.exists() {
+            return Err(out_of_step(plain, "there is no hash.txt next to the binary, so the names are plain"));
+        }
         options.hash_files = false;
         return Ok(());
     };
-    let hashes = std::fs::read_to_string(&hash_file).map_err(|source| AssetsError::Unreadable { path: hash_file.clone(), source })?;
-    let pkg = Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
-    for (extension, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
-        let file = pkg.join(format!("{}.{}.{}", options.output_name, hash.trim(), extension.trim()));
+    let unusable = |reason: String| AssetsError::Unusable { path: hash_file.clone(), reason };
+    let hashes = std::fs::read_to_string(&hash_file).map_err(|e| unusable(e.to_string()))?;
+    for extension in ["js", "wasm", "css"] {
+        let hash = hashes
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .find_map(|(key, hash)| (key.trim() == extension).then(|| hash.trim()))
+            .filter(|hash| is_hash(hash))
+            .ok_or_else(|| unusable(format!("it names no {extension} file")))?;
+        let file = pkg.join(format!("{}.{hash}.{extension}", options.output_name));
         if !file.exists() {
-            return Err(AssetsError::SiteOutOfStep { hash_file, missing: file, site_root: options.site_root.to_string() });
+            return Err(out_of_step(file, &format!("named by {}", hash_file.display())));
         }
     }
     options.hash_files = true;
@@ -74,7 +88,7 @@ pub fn use_hashed_names(options: &mut LeptosOptions) -> Result<(), AssetsError> 
 /// Serves `options`' package directory (`/pkg`): the `.br` or `.gz` the build wrote next to a
 /// file when the browser accepts it (nothing is compressed per request; without them, the
 /// compression layer does it), and `Cache-Control` by name: a year and `immutable` for a name
-/// that carries its content's hash, `no-cache` for any other.
+/// that carries its content's hash, `no-cache` for any other; always `Vary: Accept-Encoding`.
 pub fn package_files<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
     let pkg = Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
     let files = ServeDir::new(pkg).precompressed_br().precompressed_gzip();
@@ -87,6 +101,9 @@ pub fn package_files<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) 
                 let policy = if hashed { IMMUTABLE } else { REVALIDATE };
                 response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
             }
+            // ServeDir picks the .br or .gz by Accept-Encoding but does not say so: without this, a
+            // shared cache could hand a brotli body to a browser that cannot read it, for a year.
+            response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             response
         }
     }))
@@ -101,9 +118,12 @@ fn is_content_addressed(name: &str, output_name: &str) -> bool {
     let Some((hash, extension)) = rest.split_once('.') else {
         return false;
     };
-    hash.len() == HASH_LEN
-        && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && matches!(extension, "js" | "wasm" | "css")
+    is_hash(hash) && matches!(extension, "js" | "wasm" | "css")
+}
+
+/// Whether `text` has the shape of cargo-leptos' content hash.
+fn is_hash(text: &str) -> bool {
+    text.len() == HASH_LEN && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Compresses every other answer the browser accepts compressed, at the fastest level, so that a

@@ -37,6 +37,7 @@ const API_PREFIX: &str = "/api/";
 /// 3. the complete removal cookie, so a `__Host-` cookie really goes at logout (`cookie`), and
 ///    the deadline: a request still waiting on the database after `REQUEST_TIMEOUT_SECS` is
 ///    answered 503; a read is dropped, a change runs on to its end (`deadline`);
+///    (the bundle under `/pkg` joins here: it never touches the session or its cookie);
 /// 4. `Cache-Control: no-store` on pages and API answers (`headers`);
 /// 5. the security headers: content security policy, nosniff, referrer policy, HSTS (`headers`);
 /// 6. compression, brotli or gzip, of every answer but the live stream and what the build
@@ -58,12 +59,13 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route(routes::SESSION_EVENTS, get(session_events::session_events))
-        .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), assets::package_files(&state.leptos_options))
         .leptos_routes_with_context(&state, routes, context.clone(), render)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(middleware::from_fn_with_state(state.config.clone(), api_guard::guard_api))
         .layer(session_layer(&state.config, state.store.clone()))
         .layer(middleware::map_response_with_state(state.config.clone(), complete_removal_cookie))
+        // Added after the session layers, so that no answer cached for a year carries a cookie.
+        .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), assets::package_files(&state.leptos_options))
         .layer(middleware::from_fn_with_state(state.clone(), deadline::answer_in_time))
         .layer(middleware::from_fn(headers::no_store));
     headers::with_security_headers(router, &state.config)
