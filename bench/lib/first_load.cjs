@@ -26,7 +26,8 @@ async function main() {
   try {
     for (let i = 0; i < Number(runs ?? 5); i++) {
       const context = await browser.newContext();
-      await context.addCookies([{ name, value, url }]);
+      // The site root: a cookie set for the page's URL would have the path /account/ and miss /api.
+      await context.addCookies([{ name, value, url: new URL("/", url).href }]);
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
       await cdp.send("Network.enable");
