@@ -83,6 +83,8 @@ fn built_site() -> std::path::PathBuf {
     std::fs::write(pkg.join("sessionguard.Ab3_-xYz0123456789AbCd.wasm.br"), b"as the build compressed it (br)").unwrap();
     std::fs::write(pkg.join("sessionguard.Ab3_-xYz0123456789AbCd.wasm.gz"), b"as the build compressed it (gz)").unwrap();
     std::fs::write(pkg.join("notes.js"), vec![b'j'; 4096]).unwrap();
+    std::fs::write(root.join("favicon.svg"), vec![b's'; 4096]).unwrap();
+    std::fs::write(root.join("favicon.svg.br"), b"as the build compressed it (br)").unwrap();
     root
 }
 
@@ -127,6 +129,10 @@ async fn the_bundle_is_served_as_the_build_compressed_it_and_cached_for_a_year_o
     let forged = app.clone().oneshot(with_forged_cookie).await.unwrap();
     assert_eq!(forged.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert!(forged.headers().get("set-cookie").is_none(), "an answer cached for a year carries no cookie: {:?}", forged.headers());
+
+    let public = app.clone().oneshot(get("/favicon.svg", "br")).await.unwrap();
+    assert_eq!(public.headers()["content-encoding"], "br");
+    assert_eq!(public.headers()["vary"], "accept-encoding", "the public files come from their .br too");
 
     let missing = app.oneshot(get("/pkg/sessionguard.Zz3_-xYz0123456789AbCd.wasm", "br")).await.unwrap();
     assert_eq!(missing.status(), 404);

@@ -15,6 +15,7 @@ use leptos::prelude::LeptosOptions;
 use tower_http::{
     compression::{CompressionLayer, CompressionLevel, DefaultPredicate},
     services::ServeDir,
+    set_header::SetResponseHeaderLayer,
 };
 
 /// For a file whose name changes with its content: any copy anywhere stays right forever.
@@ -88,7 +89,8 @@ pub fn use_hashed_names(options: &mut LeptosOptions) -> Result<(), AssetsError> 
 /// Serves `options`' package directory (`/pkg`): the `.br` or `.gz` the build wrote next to a
 /// file when the browser accepts it (nothing is compressed per request; without them, the
 /// compression layer does it), and `Cache-Control` by name: a year and `immutable` for a name
-/// that carries its content's hash, `no-cache` for any other; always `Vary: Accept-Encoding`.
+/// that carries its content's hash, `no-cache` for any other ([`vary_on_encoding`] adds the
+/// `Vary`).
 pub fn package_files<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
     let pkg = Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
     let files = ServeDir::new(pkg).precompressed_br().precompressed_gzip();
@@ -101,9 +103,6 @@ pub fn package_files<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) 
                 let policy = if hashed { IMMUTABLE } else { REVALIDATE };
                 response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
             }
-            // ServeDir picks the .br or .gz by Accept-Encoding but does not say so: without this, a
-            // shared cache could hand a brotli body to a browser that cannot read it, for a year.
-            response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             response
         }
     }))
@@ -124,6 +123,15 @@ fn is_content_addressed(name: &str, output_name: &str) -> bool {
 /// Whether `text` has the shape of cargo-leptos' content hash.
 fn is_hash(text: &str) -> bool {
     text.len() == HASH_LEN && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `Vary: Accept-Encoding` on every answer that has no `Vary` yet. The compression layer says so
+/// only for what it compresses itself; a file the build compressed (the bundle under `/pkg`, and
+/// the public files Leptos' fallback serves, also from their `.br` and `.gz`) is picked by
+/// `Accept-Encoding` too, and without it a shared cache could hand a brotli body to a browser
+/// that cannot read it.
+pub fn vary_on_encoding() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(header::VARY, HeaderValue::from_static("accept-encoding"))
 }
 
 /// Compresses every other answer the browser accepts compressed, at the fastest level, so that a

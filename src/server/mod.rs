@@ -41,7 +41,7 @@ const API_PREFIX: &str = "/api/";
 /// 4. `Cache-Control: no-store` on pages and API answers (`headers`);
 /// 5. the security headers: content security policy, nosniff, referrer policy, HSTS (`headers`);
 /// 6. compression, brotli or gzip, of every answer but the live stream and what the build
-///    compressed already (`assets`);
+///    compressed already, and `Vary: Accept-Encoding` on every answer (`assets`);
 /// 7. outermost, one log line and one latency sample per answer, by route pattern (`observe`).
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(headers::no_store));
     headers::with_security_headers(router, &state.config)
         .layer(assets::compression())
+        .layer(assets::vary_on_encoding())
         .layer(middleware::from_fn(observe::observe))
         .with_state(state)
 }
