@@ -113,6 +113,6 @@ test("logged out and signed in again in the same tab, an ending elsewhere is ann
   await expect(a.page.locator("body")).toHaveAttribute("data-live", "connected");
   await b.page.reload();
   await b.security.revoke("laptop");
-  await expect(a.page.getByText("This session was ended from another device.").first()).toBeVisible({ timeout: 3000 });
+  await expect(a.page.getByText("This session was ended from another device.").first()).toBeVisible({ timeout: 6000 });
   await Promise.all([a.context.close(), b.context.close()]);
 });
