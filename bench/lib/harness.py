@@ -387,15 +387,22 @@ def command_delta(before, after):
     return {name: after.get(name, 0) - before.get(name, 0) for name in after if after.get(name, 0) != before.get(name, 0)}
 
 
-def run_page(system, seeded, args, log_path):
-    # Every session was just used, as on a busy site: a run measures views inside the touch
-    # window (60 s on both sides), however long seeding and the earlier runs took.
+def start_on_the_page(system, seeded, log_path):
+    """Starts `system` with every seeded session just used, as on a busy site (so a run measures
+    views inside the 60 s touch window, however long seeding and earlier runs took), and checks
+    that the sampled session's page lists the seeded sessions; stops it if not."""
     system.mark_all_seen_now()
     running = system.start(log_path)
+    status, _, body = http("GET", running.base + system.page_path, {"Cookie": seeded.sample_cookie})
+    if status != 200 or not system.page_lists(body, seeded.sample_handles):
+        running.stop()
+        raise SystemExit(f"{system.name}: the security page did not list the seeded sessions (status {status}); see {log_path}")
+    return running
+
+
+def run_page(system, seeded, args, log_path):
+    running = start_on_the_page(system, seeded, log_path)
     try:
-        status, _, body = http("GET", running.base + system.page_path, {"Cookie": seeded.sample_cookie})
-        if status != 200 or not system.page_lists(body, seeded.sample_handles):
-            raise SystemExit(f"{system.name}: the security page did not list the seeded sessions (status {status}); see {log_path}")
         before = running.commands()
         cpu_before = running.cpu_seconds()
         result = wrk(running.base, "page.lua", 2, args.connections, args.duration, {"BENCH_COOKIES": seeded.cookies_file, "BENCH_PATH": system.page_path})
@@ -509,12 +516,8 @@ def run_sign_in_timing(system, seeded, args, log_path):
 
 def run_first_load(system, seeded, args, log_path):
     """Cold loads of the security page in Chromium on a throttled connection (bench/lib/first_load.cjs)."""
-    system.mark_all_seen_now()
-    running = system.start(log_path)
+    running = start_on_the_page(system, seeded, log_path)
     try:
-        status, _, body = http("GET", running.base + system.page_path, {"Cookie": seeded.sample_cookie})
-        if status != 200 or not system.page_lists(body, seeded.sample_handles):
-            raise SystemExit(f"first load: the sampled session no longer shows the security page (status {status}); see {log_path}")
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "first_load.cjs")
         command = ["node", script, running.base + system.page_path, seeded.sample_cookie, str(args.first_loads),
                    str(args.latency_ms), str(args.down_kbit), str(args.up_kbit)]
