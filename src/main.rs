@@ -52,7 +52,7 @@ async fn create_user(email: &str) -> Result<(), CliError> {
     let db = db::connect(&config).await.map_err(|e| CliError::Unavailable(e.to_string()))?;
     ensure_indexes(&db).await?;
     let passwords = Passwords::new(config.hash_concurrency);
-    let created = create_account(&Users::new(&db, Arc::new(SystemClock)), &passwords, email, password).await;
+    let created = create_account(&Users::new(&db, Arc::new(SystemClock)), &passwords, email, password, None).await;
     let user = created.map_err(|e| {
         if e.status_code().is_server_error() { CliError::Unavailable(e.to_string()) } else { CliError::Failed(e.to_string()) }
     })?;

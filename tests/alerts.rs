@@ -1,6 +1,6 @@
 //! New-sign-in alerts: every open tab of an account hears of a sign-in elsewhere as
 //! `new_sign_in`, on any instance, through the change stream and through the polling fallback;
-//! and whether a sign-in came from a new device, decided with one indexed query.
+//! and whether a sign-in came from a new device, decided from the account's own document.
 
 // A failed unwrap is a failed test: that is what tests are for.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -124,33 +124,97 @@ async fn a_new_device_is_a_new_browser_or_network_within_90_days_and_registratio
     assert_eq!(flagged, expected_new, "list_sessions rows carry new_device");
 }
 
+/// Whether `device`'s latest sign-in, as its security event keeps it, was from a new device.
+async fn signed_in_as_new(db: &Database, device: &Device) -> bool {
+    let handle = handle_of(db, device).await;
+    let record = db.collection::<Document>("security_events").find_one(doc! { "session_handle": handle }).await.unwrap().unwrap();
+    record.get_document("sign_in").unwrap().get_bool("new_device").unwrap()
+}
+
+/// The devices the account `EMAIL` keeps, or `None` when its document has no such field.
+async fn known_devices(db: &Database) -> Option<Document> {
+    let user = db.collection::<Document>("users").find_one(doc! { "email": EMAIL }).await.unwrap().unwrap();
+    user.get_document("known_devices").ok().cloned()
+}
+
 #[tokio::test]
-async fn the_new_device_decision_is_one_query_served_by_the_user_and_time_index() {
+async fn the_new_device_decision_reads_the_account_alone_and_one_update_remembers_the_device() {
     let (db, log) = common::fresh_database_logging_commands().await;
     let (_, app, _) = instance(&db, |_| {}).await;
     let _laptop = signed_in(&app, EMAIL, true).await;
+    let before = known_devices(&db).await.unwrap();
+    let mut intruder = device(&app, ANDROID, [10, 2, 0, 5]);
+    let refused = intruder.call("login", &[("email", EMAIL), ("password", "not the password")]).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(known_devices(&db).await.unwrap(), before, "a refused sign-in remembers nothing");
+
     let mark = log.mark();
     let mut phone = device(&app, ANDROID, [10, 2, 0, 5]);
     assert_eq!(sign_in(&mut phone).await, StatusCode::OK);
-    let decisions: Vec<_> = log
-        .since(mark)
-        .into_iter()
-        .filter(|c| {
-            c.name == "find"
-                && c.collection == "security_events"
-                && c.body.get_document("filter").is_ok_and(|f| f.contains_key("sign_in.device"))
-        })
+    let sent = log.since(mark);
+    // The live feed's own polling reads events of many accounts at once (`user_id: {$in}`); it is not the sign-in's.
+    let event_reads: Vec<_> = sent
+        .iter()
+        .filter(|c| c.name == "find" && c.collection == "security_events")
+        .filter(|c| c.body.get_document("filter").is_ok_and(|f| f.get_str("user_id").is_ok()))
         .collect();
-    assert_eq!(decisions.len(), 1, "one query per sign-in");
-    let sent = &decisions[0].body;
-    assert_eq!(sent.get_document("projection").unwrap(), &doc! { "_id": 1 });
-    let mut find = doc! { "find": "security_events" };
-    for field in ["filter", "projection", "limit", "hint"] {
-        if let Some(value) = sent.get(field) {
-            find.insert(field, value.clone());
-        }
+    assert!(event_reads.is_empty(), "a sign-in reads none of the account's security events: {event_reads:?}");
+    let account_writes: Vec<_> = sent.iter().filter(|c| c.collection == "users" && c.name == "update").collect();
+    assert_eq!(account_writes.len(), 1, "one update remembers the device");
+    let update = account_writes[0].body.get_array("updates").unwrap()[0].as_document().unwrap().get_document("u").unwrap();
+    let set: Vec<&String> = update.get_document("$set").unwrap().keys().collect();
+    assert!(set.len() == 1 && set[0].starts_with("known_devices."), "of that device's key alone: {update}");
+    assert!(signed_in_as_new(&db, &phone).await);
+    assert_eq!(known_devices(&db).await.unwrap().len(), 2, "the registering laptop and the phone");
+}
+
+#[tokio::test]
+async fn a_device_unseen_for_90_days_is_new_again() {
+    let db = common::fresh_database().await;
+    let (_, app, _) = instance(&db, |_| {}).await;
+    let _laptop = signed_in(&app, EMAIL, true).await;
+    let mut known = known_devices(&db).await.unwrap();
+    let long_ago = mongodb::bson::DateTime::from_time_0_3(time::OffsetDateTime::now_utc() - time::Duration::days(91));
+    for (_, last) in known.iter_mut() {
+        *last = long_ago.into();
     }
-    let explained = db.run_command(doc! { "explain": find, "verbosity": "queryPlanner" }).await.unwrap();
-    let plan = explained.get_document("queryPlanner").unwrap().get_document("winningPlan").unwrap().to_string();
-    assert!(plan.contains("IXSCAN") && plan.contains("user_id_1_at_-1"), "served by the (user_id, at) index: {plan}");
+    db.collection::<Document>("users").update_one(doc! { "email": EMAIL }, doc! { "$set": { "known_devices": known } }).await.unwrap();
+
+    let mut laptop_again = device(&app, live_app::FIREFOX, [198, 51, 100, 7]);
+    assert_eq!(sign_in(&mut laptop_again).await, StatusCode::OK);
+    assert!(signed_in_as_new(&db, &laptop_again).await, "91 days after its last sign-in");
+    let mut once_more = device(&app, live_app::FIREFOX, [198, 51, 100, 7]);
+    assert_eq!(sign_in(&mut once_more).await, StatusCode::OK);
+    assert!(!signed_in_as_new(&db, &once_more).await, "and known again after it");
+}
+
+#[tokio::test]
+async fn a_known_devices_field_that_cannot_be_read_does_not_stop_a_sign_in() {
+    let db = common::fresh_database().await;
+    let (_, app, _) = instance(&db, |_| {}).await;
+    let _laptop = signed_in(&app, EMAIL, true).await;
+    db.collection::<Document>("users").update_one(doc! { "email": EMAIL }, doc! { "$set": { "known_devices": "garbled" } }).await.unwrap();
+    let mut laptop_again = device(&app, live_app::FIREFOX, [198, 51, 100, 7]);
+    assert_eq!(sign_in(&mut laptop_again).await, StatusCode::OK);
+    assert!(!signed_in_as_new(&db, &laptop_again).await, "its sign-in records still know the laptop");
+}
+
+#[tokio::test]
+async fn an_account_stored_before_it_kept_its_devices_learns_them_from_its_sign_in_records() {
+    let db = common::fresh_database().await;
+    let (_, app, _) = instance(&db, |_| {}).await;
+    let _laptop = signed_in(&app, EMAIL, true).await;
+    let mut phone = device(&app, ANDROID, [10, 2, 0, 5]);
+    assert_eq!(sign_in(&mut phone).await, StatusCode::OK);
+    // As an account stored before this field existed.
+    db.collection::<Document>("users").update_one(doc! { "email": EMAIL }, doc! { "$unset": { "known_devices": "" } }).await.unwrap();
+    assert_eq!(known_devices(&db).await, None);
+
+    let mut phone_again = device(&app, ANDROID, [10, 2, 0, 5]);
+    assert_eq!(sign_in(&mut phone_again).await, StatusCode::OK);
+    assert!(!signed_in_as_new(&db, &phone_again).await, "its sign-in records know the phone");
+    assert_eq!(known_devices(&db).await.unwrap().len(), 2, "and the laptop too: every device in the records is kept");
+    let mut laptop_again = device(&app, live_app::FIREFOX, [198, 51, 100, 7]);
+    assert_eq!(sign_in(&mut laptop_again).await, StatusCode::OK);
+    assert!(!signed_in_as_new(&db, &laptop_again).await, "the laptop, known from the records, is not new");
 }

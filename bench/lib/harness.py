@@ -461,13 +461,14 @@ def run_everywhere(system, seeded, args, log_path):
         running.stop()
 
 
-def check_answers(system, label, result, log_path):
+def check_answers(system, label, result, log_path, peer_may_stall=False):
     """Stops the harness (so bench/run, and the smoke run in scripts/test, fail) when a run
     measured nothing: no request completed, or, for sessionguard, any answer was not 2xx/3xx
     or any sign-in/logout cycle failed. The peer's error answers are a finding, reported in
-    its table; it must still complete requests, or the harness itself is broken."""
+    its table; it must still complete requests, or the harness itself is broken, except where
+    `peer_may_stall` says its stalling is the finding."""
     completed = result.get("cycles", result["requests"])
-    if completed == 0:
+    if completed == 0 and not (peer_may_stall and system != "sessionguard"):
         raise SystemExit(f"{system}: {label} completed no {'cycle' if 'cycles' in result else 'request'}; see {log_path}")
     if system == "sessionguard":
         if result["non_2xx_3xx"]:
@@ -634,12 +635,12 @@ def main():
         log(f"seeded in {time.monotonic() - started:.1f} s")
         return seeded
 
-    def rounds(label, workload, seeded):
+    def rounds(label, workload, seeded, peer_may_stall=False):
         runs = {s.name: [] for s in systems}
         for r in range(args.rounds):
             for system in systems:
                 result = workload(system, seeded[system.name], args, log_path)
-                check_answers(system.name, label, result, log_path)
+                check_answers(system.name, label, result, log_path, peer_may_stall)
                 runs[system.name].append(result)
                 log(f"{label} round {r + 1}/{args.rounds} {system.name}: {result['rate']:,.1f}/s, p99 {result['p99_ms']:.1f} ms, {result['commands_per']:.2f} commands each, ready in {result['ready_s'] * 1e3:.0f} ms")
         return runs
@@ -666,7 +667,8 @@ def main():
     timing = run_sign_in_timing(systems[0], seeded[systems[0].name], args, log_path)
     seeded = seed_all(args.scale_users)
     print(f"==> scale: the page again with {args.scale_users * SESSIONS_PER_USER} sessions stored", flush=True)
-    results["scale"] = rounds("scale", run_page, seeded)
+    # With this many sessions the peer's regex scan may answer nothing within wrk's timeout: that is the finding.
+    results["scale"] = rounds("scale", run_page, seeded, peer_may_stall=True)
 
     print(f"\n## Results ({args.build} build of sessionguard, {args.database}, {args.rounds} round(s) of {args.duration} s)\n")
     print(f"ceiling: {ceiling:,.0f} `find_one({{_id}})` per second (median of {args.rounds}: {', '.join(f'{c:,.0f}' for c in ceilings)})")

@@ -22,7 +22,7 @@ pub async fn register(
     let cx = RequestContext::current().await?;
     let result = async {
         throttled(cx.state.throttle.reserve_registration(&cx.client.throttle_key()).await?)?;
-        let user = create_account(&cx.state.users, &cx.state.passwords, &email, password).await?;
+        let user = create_account(&cx.state.users, &cx.state.passwords, &email, password, Some(&DeviceKey::of(&cx.client))).await?;
         let handle = match cx.start_session(&user).await {
             Ok(handle) => handle,
             // An operator disabled the new account meanwhile: it stays, disabled, and keeps its email.
@@ -104,7 +104,7 @@ mod ssr {
 
     pub use crate::{
         api::{credentials::verify_counted, errors::throttled, request::RequestContext},
-        auth::{Passwords, User, Users},
+        auth::{DeviceKey, Passwords, User, Users},
         error::{AppError, BadInput, Field},
         model::{CurrentUser, SecurityEventKind},
         notice::Notice,
@@ -113,19 +113,26 @@ mod ssr {
         validation,
     };
 
-    /// Creates an account after checking the email and password rules; the one way accounts
-    /// are made (the `register` server function and the `create-user` command both call it).
+    /// Creates an account after checking the email and password rules, knowing `first_device`
+    /// (the registering browser's); the one way accounts are made (the `register` server
+    /// function and the `create-user` command both call it).
     ///
     /// # Errors
     /// [`AppError::Invalid`] naming the field and the rule broken, [`AppError::EmailTaken`]
     /// when the email already has an account, [`AppError::Busy`] when every hashing slot is
     /// taken, [`AppError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn create_account(users: &Users, passwords: &Passwords, email: &str, password: String) -> Result<User, AppError> {
+    pub async fn create_account(
+        users: &Users,
+        passwords: &Passwords,
+        email: &str,
+        password: String,
+        first_device: Option<&DeviceKey>,
+    ) -> Result<User, AppError> {
         let email = validation::normalize_email(email);
         validation::validate_email(&email).map_err(|problem| AppError::Invalid { field: Field::Email, problem })?;
         validation::validate_password(&password).map_err(|problem| AppError::Invalid { field: Field::Password, problem })?;
         let hash = passwords.hash(password).await?;
-        users.insert(email, &hash).await?.ok_or(AppError::EmailTaken)
+        users.insert(email, &hash, first_device).await?.ok_or(AppError::EmailTaken)
     }
 
     /// The body of `login`, counted by outcome (`sessionguard_sign_ins_total`).
@@ -162,9 +169,9 @@ mod ssr {
         let key = cx.client.throttle_key();
         throttled(cx.state.throttle.reserve_sign_in(&email, &key).await?)?;
         let account = cx.state.users.find_by_email(&email).await?;
-        let (user, hash) = match account {
-            Some(account) => (Some(account.user), Some(account.hash)),
-            None => (None, None),
+        let (user, hash, known_devices) = match account {
+            Some(account) => (Some(account.user), Some(account.hash), account.known_devices),
+            None => (None, None, None),
         };
         let matched = verify_counted(cx, &email, &key, password, hash).await?;
         let (Some(user), true) = (user.clone(), matched) else {
@@ -185,15 +192,38 @@ mod ssr {
         }
         #[cfg(feature = "test-util")]
         cx.state.after_password_check.pass().await;
-        // Decided before the session exists; a database that cannot say counts it as new, so
-        // that the account's other tabs are told rather than not.
-        let new_device = cx.state.events.is_new_device(&user.id, &cx.client).await.unwrap_or_else(|err| {
-            tracing::warn!(%err, "could not tell whether a sign-in is from a new device; treating it as new");
-            true
-        });
+        // Decided before the session exists, from the account just read. An account stored
+        // before accounts kept their devices learns them from its sign-in records; a database
+        // that cannot say counts the sign-in as new, so that the account's other tabs are told
+        // rather than not, and leaves the learning to the next sign-in.
+        let device = DeviceKey::of(&cx.client);
+        let now = cx.state.clock.now();
+        let (known, learned) = match known_devices {
+            Some(known) => (Some(known), false),
+            None => match cx.state.events.known_devices(&user.id).await {
+                Ok(known) => (Some(known), true),
+                Err(err) => {
+                    tracing::warn!(%err, "could not tell whether a sign-in is from a new device; treating it as new");
+                    (None, false)
+                }
+            },
+        };
+        let new_device = !known.as_ref().is_some_and(|known| known.knows(&device, now));
         let handle = cx.start_session(&user).await?;
         // This record is the `new_sign_in` every other open tab of the account hears.
         cx.state.events.record_sign_in(&user.id, SecurityEventKind::Login, &cx.client, handle, new_device).await;
+        // Like the record, a failure is logged and swallowed: the device then keeps its older
+        // time, or counts as new at its next sign-in, which tells the tabs once too often at most.
+        if let Some(known) = known {
+            let remembered = if learned {
+                cx.state.users.adopt_devices(&user.id, &known.remembering(&device, now)).await
+            } else {
+                cx.state.users.remember_device(&user.id, &device, &known.to_forget(&device, now)).await
+            };
+            if let Err(err) = remembered {
+                tracing::warn!(%err, "could not remember the device of a sign-in");
+            }
+        }
         Ok(CurrentUser { email: user.email })
     }
 }

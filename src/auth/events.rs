@@ -9,7 +9,10 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::client::{ClientInfo, device_summary};
+use super::{
+    DeviceKey, KNOWN_DEVICE_WINDOW, KnownDevices,
+    client::{ClientInfo, device_summary},
+};
 use crate::{
     clock::Clock,
     db::{self, DbError},
@@ -47,9 +50,6 @@ struct SignInOrigin {
     new_device: bool,
 }
 
-/// How far back a sign-in's device and network count as known to the account.
-pub const KNOWN_DEVICE_WINDOW: time::Duration = time::Duration::days(90);
-
 /// How long a failed sign-in for an email without an account is kept: an hour, long enough for
 /// an operator to see a burst, short enough that guessing cannot fill the database.
 pub const UNKNOWN_ACCOUNT_ATTEMPT_RETENTION: time::Duration = time::Duration::hours(1);
@@ -85,7 +85,7 @@ impl SecurityEvents {
 
     /// Records a sign-in (`kind` [`SecurityEventKind::Login`]) or a registration of `user_id`
     /// from `client`, on the new session `session_handle`, with where it came from and whether
-    /// that was a new device ([`is_new_device`](Self::is_new_device); a registration never is).
+    /// that was a new device (a registration never is).
     /// A failure is logged and swallowed, as in [`record`](Self::record).
     pub async fn record_sign_in(
         &self,
@@ -101,29 +101,29 @@ impl SecurityEvents {
         self.insert(event).await;
     }
 
-    /// Whether `client`'s device summary and network together are new to `user_id`: no sign-in
-    /// or registration from them in the last [`KNOWN_DEVICE_WINDOW`]. One query, served by the
-    /// `(user_id, at)` index, projected to `_id` and limited to one document.
+    /// The devices `user_id` signed in or registered from within [`KNOWN_DEVICE_WINDOW`], as its
+    /// sign-in records say. Asked only for an account stored before accounts kept their devices
+    /// ([`KnownDevices`]), until one sign-in has stored what it learned: the query reads through
+    /// the account's events, so its cost grows with the account's history.
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn is_new_device(&self, user_id: &str, client: &ClientInfo) -> Result<bool, DbError> {
+    pub async fn known_devices(&self, user_id: &str) -> Result<KnownDevices, DbError> {
         let since = DateTime::from_time_0_3(self.clock.now().saturating_sub(KNOWN_DEVICE_WINDOW));
-        let filter = doc! {
-            "user_id": user_id,
-            "at": { "$gte": since },
-            "sign_in.device": device_summary(&client.user_agent).0,
-            "sign_in.network": client.network(),
-        };
-        // The hint names the index (a planner may otherwise weigh a scan of a small collection).
-        let known = self
+        let filter = doc! { "user_id": user_id, "at": { "$gte": since }, "sign_in.device": { "$exists": true } };
+        let mut records = self
             .events
             .clone_with_type::<mongodb::bson::Document>()
-            .find_one(filter)
-            .projection(doc! { "_id": 1 })
-            .hint(mongodb::options::Hint::Keys(doc! { "user_id": 1, "at": -1 }))
+            .find(filter)
+            .projection(doc! { "_id": 0, "at": 1, "sign_in.device": 1, "sign_in.network": 1 })
             .await?;
-        Ok(known.is_none())
+        let mut known = KnownDevices::default();
+        while let Some(record) = records.try_next().await? {
+            let (Ok(at), Ok(origin)) = (record.get_datetime("at"), record.get_document("sign_in")) else { continue };
+            let Ok(device) = origin.get_str("device") else { continue };
+            known.saw(DeviceKey::new(device, origin.get_str("network").ok()), *at);
+        }
+        Ok(known)
     }
 
     /// Which of the sessions `handles` of `user_id` signed in from a new device, as their

@@ -4,12 +4,14 @@
 
 mod client;
 mod events;
+mod known_devices;
 mod password;
 mod throttle;
 mod users;
 
 pub use client::{ClientInfo, ForwardedForError, device_summary};
 pub use events::SecurityEvents;
+pub use known_devices::{DeviceKey, KNOWN_DEVICE_WINDOW, KnownDevices};
 pub use password::{PasswordError, PasswordHashString, Passwords};
 pub use throttle::{LoginThrottle, ThrottleVerdict};
 pub use users::{SignInState, StoredAccount, User, Users};

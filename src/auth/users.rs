@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use mongodb::{
     Collection, Database,
-    bson::{DateTime, doc, oid::ObjectId},
+    bson::{Bson, DateTime, Document, doc, oid::ObjectId},
 };
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use super::password::PasswordHashString;
+use super::{DeviceKey, KnownDevices, password::PasswordHashString};
 use crate::{
     clock::Clock,
     db::{self, DbError, is_duplicate_key},
@@ -25,6 +25,16 @@ struct UserDocument {
     /// Set by an operator (`sessionguard users disable`): the account cannot sign in.
     #[serde(default)]
     disabled: bool,
+    /// The devices it signed in from; absent in accounts stored before accounts kept them.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "readable_or_absent")]
+    known_devices: Option<KnownDevices>,
+}
+
+/// A `known_devices` field that cannot be read counts as absent: the account then learns its
+/// devices again from its sign-in records, rather than fail every sign-in.
+fn readable_or_absent<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<KnownDevices>, D::Error> {
+    let stored = Option::<Bson>::deserialize(deserializer)?;
+    Ok(stored.and_then(|value| mongodb::bson::from_bson(value).ok()))
 }
 
 /// An account, without its password hash.
@@ -59,11 +69,13 @@ pub struct StoredAccount {
     pub user: User,
     /// Its password hash.
     pub hash: PasswordHashString,
+    /// The devices it signed in from, or `None` for an account stored before accounts kept them.
+    pub known_devices: Option<KnownDevices>,
 }
 
 impl From<UserDocument> for StoredAccount {
     fn from(d: UserDocument) -> Self {
-        Self { user: User::from(&d), hash: PasswordHashString::from_stored(d.password_hash) }
+        Self { user: User::from(&d), hash: PasswordHashString::from_stored(d.password_hash), known_devices: d.known_devices }
     }
 }
 
@@ -77,6 +89,9 @@ impl From<&UserDocument> for User {
 #[derive(Debug, Clone)]
 pub struct Users {
     users: Collection<UserDocument>,
+    /// The same collection for the known devices, written with the client's default write
+    /// concern: a best-effort record whose loss costs one extra alert, not a majority write.
+    devices: Collection<Document>,
     clock: Arc<dyn Clock>,
 }
 
@@ -84,17 +99,24 @@ impl Users {
     /// The accounts in `db`, time-stamped by `clock`.
     pub fn new(db: &Database, clock: Arc<dyn Clock>) -> Self {
         // Majority writes: a password change must not be rolled back after it ended sessions.
-        Self { users: db.collection_with_options(db::USERS, db::durable()), clock }
+        Self { users: db.collection_with_options(db::USERS, db::durable()), devices: db.collection(db::USERS), clock }
     }
 
-    /// Stores a new account for `email` (already normalized and validated) with `hash`.
+    /// Stores a new account for `email` (already normalized and validated) with `hash`, that
+    /// knows `first_device` (the registering browser's; `None` from the `create-user` command).
     /// Returns `None` when the email already has an account (the unique index decides, so two
     /// concurrent registrations cannot both succeed).
     ///
     /// # Errors
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn insert(&self, email: String, hash: &PasswordHashString) -> Result<Option<User>, DbError> {
-        let now = DateTime::from_time_0_3(self.clock.now());
+    pub async fn insert(
+        &self,
+        email: String,
+        hash: &PasswordHashString,
+        first_device: Option<&DeviceKey>,
+    ) -> Result<Option<User>, DbError> {
+        let at = self.clock.now();
+        let now = DateTime::from_time_0_3(at);
         let document = UserDocument {
             id: ObjectId::new(),
             email,
@@ -102,6 +124,7 @@ impl Users {
             created_at: now,
             password_changed_at: now,
             disabled: false,
+            known_devices: Some(KnownDevices::first(first_device, at)),
         };
         match self.users.insert_one(&document).await {
             Ok(_) => Ok(Some(User::from(&document))),
@@ -116,6 +139,41 @@ impl Users {
     /// [`DbError::Unavailable`] when MongoDB cannot be reached.
     pub async fn find_by_email(&self, email: &str) -> Result<Option<StoredAccount>, DbError> {
         Ok(self.users.find_one(doc! { "email": email }).await?.map(StoredAccount::from))
+    }
+
+    /// Remembers that `device` signed in to account `id` now, and drops the keys `forget` (what
+    /// [`KnownDevices::to_forget`] names): one update by `_id`, of those keys alone, so sign-ins
+    /// from two devices at once both count.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn remember_device(&self, id: &str, device: &DeviceKey, forget: &[String]) -> Result<(), DbError> {
+        let Ok(id) = ObjectId::parse_str(id) else {
+            return Ok(());
+        };
+        let now = DateTime::from_time_0_3(self.clock.now());
+        let mut update = doc! { "$set": { format!("known_devices.{}", device.as_str()): now } };
+        if !forget.is_empty() {
+            let keys: Document = forget.iter().map(|key| (format!("known_devices.{key}"), Bson::from(""))).collect();
+            update.insert("$unset", keys);
+        }
+        self.devices.update_one(doc! { "_id": id }, update).await?;
+        Ok(())
+    }
+
+    /// Stores `known` as the devices of account `id`, if it keeps none yet: an account stored
+    /// before accounts kept their devices, which learned them from its sign-in records.
+    ///
+    /// # Errors
+    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
+    pub async fn adopt_devices(&self, id: &str, known: &KnownDevices) -> Result<(), DbError> {
+        let Ok(id) = ObjectId::parse_str(id) else {
+            return Ok(());
+        };
+        let known = mongodb::bson::to_bson(known).map_err(|err| DbError::Encode(err.to_string()))?;
+        let filter = doc! { "_id": id, "known_devices": { "$exists": false } };
+        self.devices.update_one(filter, doc! { "$set": { "known_devices": known } }).await?;
+        Ok(())
     }
 
     /// The account with this id and its password hash, if any. A malformed id finds nothing.
