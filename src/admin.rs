@@ -77,18 +77,15 @@ impl Admin {
         account.map(|account| account.user).ok_or(AdminError::UnknownAccount(email))
     }
 
-    /// The live sessions of the account, most recently signed in first, with the account and
-    /// the handles of those that signed in from a new device.
+    /// The live sessions of the account, most recently signed in first, with the account.
     ///
     /// # Errors
     /// [`AdminError::UnknownAccount`], or [`AdminError::Db`] when MongoDB cannot be reached.
-    pub async fn sessions(&self, email: &str) -> Result<(User, Vec<SessionInfo>, Vec<String>), AdminError> {
+    pub async fn sessions(&self, email: &str) -> Result<(User, Vec<SessionInfo>), AdminError> {
         let user = self.account(email).await?;
         let mut sessions = self.registry.list_for_user(&user.id).await?;
         sessions.sort_by_key(|session| std::cmp::Reverse(session.created_at));
-        let handles: Vec<String> = sessions.iter().map(|session| session.handle.clone()).collect();
-        let new_devices = self.events.new_device_sessions(&user.id, &handles).await?;
-        Ok((user, sessions, new_devices))
+        Ok((user, sessions))
     }
 
     /// Ends the account's session `handle`, or every session of the account when `handle` is

@@ -151,8 +151,8 @@ async fn admin() -> Result<Admin, CliError> {
 pub async fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::ListSessions { email, json } => {
-            let (user, sessions, new_devices) = admin().await?.sessions(&email).await?;
-            let rows: Vec<_> = sessions.into_iter().map(|session| session_row(session, None, &new_devices)).collect();
+            let (user, sessions) = admin().await?.sessions(&email).await?;
+            let rows: Vec<_> = sessions.into_iter().map(|session| session_row(session, None)).collect();
             if json {
                 println!("{}", json!({ "sessions": rows }));
             } else if rows.is_empty() {

@@ -131,6 +131,14 @@ async fn signed_in_as_new(db: &Database, device: &Device) -> bool {
     record.get_document("sign_in").unwrap().get_bool("new_device").unwrap()
 }
 
+/// Signs in to `EMAIL` from browser `agent` at address `ip`, and says whether that sign-in was
+/// recorded as from a new device.
+async fn signs_in_as_new(db: &Database, app: &Router, agent: &str, ip: [u8; 4]) -> bool {
+    let mut next = device(app, agent, ip);
+    assert_eq!(sign_in(&mut next).await, StatusCode::OK);
+    signed_in_as_new(db, &next).await
+}
+
 /// The devices the account `EMAIL` keeps, or `None` when its document has no such field.
 async fn known_devices(db: &Database) -> Option<Document> {
     let user = db.collection::<Document>("users").find_one(doc! { "email": EMAIL }).await.unwrap().unwrap();
@@ -169,6 +177,35 @@ async fn the_new_device_decision_reads_the_account_alone_and_one_update_remember
 }
 
 #[tokio::test]
+async fn the_session_list_says_which_sessions_are_new_devices_in_two_finds_of_sessions_alone() {
+    let (db, log) = common::fresh_database_logging_commands().await;
+    let (_, app, _) = instance(&db, |_| {}).await;
+    let mut laptop = signed_in(&app, EMAIL, true).await;
+    let mut phone = device(&app, ANDROID, [10, 2, 0, 5]);
+    assert_eq!(sign_in(&mut phone).await, StatusCode::OK);
+    let phone_handle = handle_of(&db, &phone).await;
+
+    let mark = log.mark();
+    let list = laptop.call("list_sessions", &[]).await;
+    let flagged: Vec<&str> = list.json["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["new_device"] == true)
+        .map(|row| row["handle"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, [phone_handle.as_str()]);
+    let asked: Vec<(String, String)> = log
+        .since(mark)
+        .into_iter()
+        .filter(|c| ["sessions", "users", "security_events"].contains(&c.collection.as_str()))
+        .map(|c| (c.name, c.collection))
+        .collect();
+    let find_sessions = ("find".to_owned(), "sessions".to_owned());
+    assert_eq!(asked, [find_sessions.clone(), find_sessions], "the session by its id, then the account's list; nothing else");
+}
+
+#[tokio::test]
 async fn a_device_unseen_for_90_days_is_new_again() {
     let db = common::fresh_database().await;
     let (_, app, _) = instance(&db, |_| {}).await;
@@ -180,12 +217,8 @@ async fn a_device_unseen_for_90_days_is_new_again() {
     }
     db.collection::<Document>("users").update_one(doc! { "email": EMAIL }, doc! { "$set": { "known_devices": known } }).await.unwrap();
 
-    let mut laptop_again = device(&app, live_app::FIREFOX, [198, 51, 100, 7]);
-    assert_eq!(sign_in(&mut laptop_again).await, StatusCode::OK);
-    assert!(signed_in_as_new(&db, &laptop_again).await, "91 days after its last sign-in");
-    let mut once_more = device(&app, live_app::FIREFOX, [198, 51, 100, 7]);
-    assert_eq!(sign_in(&mut once_more).await, StatusCode::OK);
-    assert!(!signed_in_as_new(&db, &once_more).await, "and known again after it");
+    assert!(signs_in_as_new(&db, &app, live_app::FIREFOX, [198, 51, 100, 7]).await, "91 days after its last sign-in");
+    assert!(!signs_in_as_new(&db, &app, live_app::FIREFOX, [198, 51, 100, 7]).await, "and known again after it");
 }
 
 #[tokio::test]
@@ -194,9 +227,7 @@ async fn a_known_devices_field_that_cannot_be_read_does_not_stop_a_sign_in() {
     let (_, app, _) = instance(&db, |_| {}).await;
     let _laptop = signed_in(&app, EMAIL, true).await;
     db.collection::<Document>("users").update_one(doc! { "email": EMAIL }, doc! { "$set": { "known_devices": "garbled" } }).await.unwrap();
-    let mut laptop_again = device(&app, live_app::FIREFOX, [198, 51, 100, 7]);
-    assert_eq!(sign_in(&mut laptop_again).await, StatusCode::OK);
-    assert!(!signed_in_as_new(&db, &laptop_again).await, "its sign-in records still know the laptop");
+    assert!(!signs_in_as_new(&db, &app, live_app::FIREFOX, [198, 51, 100, 7]).await, "its sign-in records still know the laptop");
 }
 
 #[tokio::test]
@@ -204,17 +235,12 @@ async fn an_account_stored_before_it_kept_its_devices_learns_them_from_its_sign_
     let db = common::fresh_database().await;
     let (_, app, _) = instance(&db, |_| {}).await;
     let _laptop = signed_in(&app, EMAIL, true).await;
-    let mut phone = device(&app, ANDROID, [10, 2, 0, 5]);
-    assert_eq!(sign_in(&mut phone).await, StatusCode::OK);
+    assert!(signs_in_as_new(&db, &app, ANDROID, [10, 2, 0, 5]).await);
     // As an account stored before this field existed.
     db.collection::<Document>("users").update_one(doc! { "email": EMAIL }, doc! { "$unset": { "known_devices": "" } }).await.unwrap();
     assert_eq!(known_devices(&db).await, None);
 
-    let mut phone_again = device(&app, ANDROID, [10, 2, 0, 5]);
-    assert_eq!(sign_in(&mut phone_again).await, StatusCode::OK);
-    assert!(!signed_in_as_new(&db, &phone_again).await, "its sign-in records know the phone");
+    assert!(!signs_in_as_new(&db, &app, ANDROID, [10, 2, 0, 5]).await, "its sign-in records know the phone");
     assert_eq!(known_devices(&db).await.unwrap().len(), 2, "and the laptop too: every device in the records is kept");
-    let mut laptop_again = device(&app, live_app::FIREFOX, [198, 51, 100, 7]);
-    assert_eq!(sign_in(&mut laptop_again).await, StatusCode::OK);
-    assert!(!signed_in_as_new(&db, &laptop_again).await, "the laptop, known from the records, is not new");
+    assert!(!signs_in_as_new(&db, &app, live_app::FIREFOX, [198, 51, 100, 7]).await, "the laptop, known from the records, is not new");
 }

@@ -51,7 +51,7 @@ pub async fn change_password(
     // that new session cannot be written.
     let count = ended.count;
     cx.record_ending(&user.id, SecurityEventKind::PasswordChange, acting_handle, ended).await;
-    cx.start_session(&user).await.map_err(|err| {
+    cx.start_session(&user, false).await.map_err(|err| {
         tracing::warn!(?err, "password changed, but this device's new session could not be written");
         AppError::Unavailable(Outage::PasswordChangedSignInAgain)
     })?;

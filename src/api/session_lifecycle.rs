@@ -4,7 +4,7 @@
 use http::{HeaderName, HeaderValue};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
-use sessionguard_store::{IP_KEY, SessionInfo, USER_AGENT_KEY, USER_ID_KEY};
+use sessionguard_store::{IP_KEY, NEW_DEVICE_KEY, SessionInfo, USER_AGENT_KEY, USER_ID_KEY};
 use tower_sessions::session::Id;
 
 use super::request::{EMAIL_KEY, RequestContext, SignedIn, session_error};
@@ -23,7 +23,8 @@ impl RequestContext {
     /// defence, ASVS 3.2.1), the user, address and browser recorded, and the document written
     /// now so the answer is only "signed in" once the session exists. Beyond
     /// `Config::max_sessions_per_user` live sessions, the oldest end, and the security log
-    /// says so. Returns the new session's handle.
+    /// says so. With `from_new_device` the session is marked as signed in from a device new to
+    /// the account (the mark stays through later cycles). Returns the new session's handle.
     ///
     /// If a step after the session was written fails, the session is ended again before the
     /// error is returned: a failed answer carries no cookie, so a session left behind would be
@@ -36,7 +37,7 @@ impl RequestContext {
     /// [`AppError::WrongCredentials`] ([`AppError::AccountDisabled`] for a disabled account).
     /// Either this re-read sees the change, or that ending runs after this session was written
     /// and ends it: no interleaving leaves it alive.
-    pub async fn start_session(&self, user: &User) -> Result<Option<String>, AppError> {
+    pub async fn start_session(&self, user: &User, from_new_device: bool) -> Result<Option<String>, AppError> {
         let session = &self.session;
         // A request without a session id gets a fresh one from `create`: nothing to cycle.
         if session.id().is_some() {
@@ -46,6 +47,9 @@ impl RequestContext {
         session.insert(EMAIL_KEY, &user.email).await.map_err(session_error)?;
         session.insert(USER_AGENT_KEY, &self.client.user_agent).await.map_err(session_error)?;
         session.insert(IP_KEY, &self.client.ip).await.map_err(session_error)?;
+        if from_new_device {
+            session.insert(NEW_DEVICE_KEY, true).await.map_err(session_error)?;
+        }
         session.save().await.map_err(session_error)?;
         let id = session.id().ok_or(AppError::Internal)?;
         self.name_user(&user.id);

@@ -20,9 +20,7 @@ pub async fn list_sessions() -> Result<SessionList, AppError> {
     let cx = RequestContext::current().await?;
     let signed_in = cx.require_user().await?;
     let sessions = cx.state.registry.list_for_user(&signed_in.user_id).await?;
-    let handles: Vec<String> = sessions.iter().map(|session| session.handle.clone()).collect();
-    let new_devices = cx.state.events.new_device_sessions(&signed_in.user_id, &handles).await?;
-    let rows = sessions.into_iter().map(|session| session_row(session, Some(&signed_in.session_id), &new_devices)).collect();
+    let rows = sessions.into_iter().map(|session| session_row(session, Some(&signed_in.session_id))).collect();
     Ok(SessionList { now_ms: cx.now_ms(), sessions: rows })
 }
 
@@ -127,11 +125,9 @@ mod ssr {
     pub const RECENT_EVENTS: i64 = 20;
 
     /// A stored session as the security page (and `sessionguard sessions list --json`) shows
-    /// it; `current` is the token of the session that asked, if a session asked, and
-    /// `new_devices` the handles whose sign-in came from a new device.
-    pub fn session_row(session: SessionInfo, current: Option<&Id>, new_devices: &[String]) -> SessionRow {
+    /// it; `current` is the token of the session that asked, if a session asked.
+    pub fn session_row(session: SessionInfo, current: Option<&Id>) -> SessionRow {
         let current = current.is_some_and(|id| session.has_token(id));
-        let new_device = new_devices.contains(&session.handle);
         let user_agent = session.user_agent.unwrap_or_default();
         let (device, mobile) = device_summary(&user_agent);
         SessionRow {
@@ -143,7 +139,7 @@ mod ssr {
             signed_in_ms: unix_millis(session.created_at),
             last_active_ms: unix_millis(session.last_seen_at),
             current,
-            new_device,
+            new_device: session.new_device,
         }
     }
 }

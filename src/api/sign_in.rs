@@ -23,7 +23,8 @@ pub async fn register(
     let result = async {
         throttled(cx.state.throttle.reserve_registration(&cx.client.throttle_key()).await?)?;
         let user = create_account(&cx.state.users, &cx.state.passwords, &email, password, Some(&DeviceKey::of(&cx.client))).await?;
-        let handle = match cx.start_session(&user).await {
+        // A registration is never a new device: it is the account's first.
+        let handle = match cx.start_session(&user, false).await {
             Ok(handle) => handle,
             // An operator disabled the new account meanwhile: it stays, disabled, and keeps its email.
             Err(err @ AppError::AccountDisabled) => return Err(err),
@@ -35,7 +36,6 @@ pub async fn register(
                 return Err(err);
             }
         };
-        // A registration is never a new device: it is the account's first.
         cx.state.events.record_sign_in(&user.id, SecurityEventKind::Registered, &cx.client, handle, false).await;
         Ok(CurrentUser { email: user.email })
     }
@@ -209,7 +209,7 @@ mod ssr {
             },
         };
         let new_device = !known.as_ref().is_some_and(|known| known.knows(&device, now));
-        let handle = cx.start_session(&user).await?;
+        let handle = cx.start_session(&user, new_device).await?;
         // This record is the `new_sign_in` every other open tab of the account hears.
         cx.state.events.record_sign_in(&user.id, SecurityEventKind::Login, &cx.client, handle, new_device).await;
         // Like the record, a failure is logged and swallowed: the device then keeps its older

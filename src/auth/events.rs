@@ -126,27 +126,6 @@ impl SecurityEvents {
         Ok(known)
     }
 
-    /// Which of the sessions `handles` of `user_id` signed in from a new device, as their
-    /// sign-in records say: one query on the `(user_id, at)` index.
-    ///
-    /// # Errors
-    /// [`DbError::Unavailable`] when MongoDB cannot be reached.
-    pub async fn new_device_sessions(&self, user_id: &str, handles: &[String]) -> Result<Vec<String>, DbError> {
-        if handles.is_empty() {
-            return Ok(Vec::new());
-        }
-        let filter = doc! { "user_id": user_id, "session_handle": { "$in": handles }, "sign_in.new_device": true };
-        let found: Vec<mongodb::bson::Document> = self
-            .events
-            .clone_with_type::<mongodb::bson::Document>()
-            .find(filter)
-            .projection(doc! { "_id": 0, "session_handle": 1 })
-            .await?
-            .try_collect()
-            .await?;
-        Ok(found.iter().filter_map(|d| d.get_str("session_handle").ok().map(str::to_owned)).collect())
-    }
-
     /// Records that `kind`, acting from the session `session_handle`, ended the sessions
     /// `ended`: their number, and their handles, which tell each of their open tabs why it
     /// ended. A failure is logged and swallowed, as in [`record`](Self::record).

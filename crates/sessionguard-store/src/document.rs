@@ -18,6 +18,10 @@ pub const USER_ID_KEY: &str = "user_id";
 pub const USER_AGENT_KEY: &str = "user_agent";
 /// Session-data key whose string value the store copies to the `ip` field.
 pub const IP_KEY: &str = "ip";
+/// Session-data key whose boolean value the store copies to the `new_device` field: whether the
+/// app judged the sign-in to come from a device new to the account, so a list of sessions can
+/// say so without another query.
+pub const NEW_DEVICE_KEY: &str = "new_device";
 
 /// One session as stored. The session token itself never appears: `_id` is its SHA-256.
 ///
@@ -42,6 +46,8 @@ pub(crate) struct SessionDocument {
     pub user_agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_device: Option<bool>,
 }
 
 /// The fields the store copies out of the session data, so they can be queried and shown.
@@ -50,6 +56,7 @@ pub(crate) struct LiftedFields {
     pub user_id: Option<String>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    pub new_device: Option<bool>,
 }
 
 impl LiftedFields {
@@ -57,7 +64,8 @@ impl LiftedFields {
     pub fn from_record(record: &Record) -> Result<Self, StoreError> {
         let data = bson::to_document(&record.data).map_err(|e| StoreError::Encode(e.to_string()))?;
         let text = |key: &str| record.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-        Ok(Self { user_id: text(USER_ID_KEY), user_agent: text(USER_AGENT_KEY), ip: text(IP_KEY), data })
+        let new_device = record.data.get(NEW_DEVICE_KEY).and_then(serde_json::Value::as_bool);
+        Ok(Self { user_id: text(USER_ID_KEY), user_agent: text(USER_AGENT_KEY), ip: text(IP_KEY), new_device, data })
     }
 }
 
@@ -76,6 +84,7 @@ impl SessionDocument {
             record_expires_at: Some(DateTime::from_time_0_3(record.expiry_date)),
             user_agent: fields.user_agent,
             ip: fields.ip,
+            new_device: fields.new_device,
         })
     }
 
@@ -105,6 +114,9 @@ pub struct SessionInfo {
     pub user_agent: Option<String>,
     /// The session data's [`IP_KEY`], if set.
     pub ip: Option<String>,
+    /// The session data's [`NEW_DEVICE_KEY`]: whether it signed in from a device new to the
+    /// account (`false` when not set).
+    pub new_device: bool,
     /// When the session was created.
     pub created_at: OffsetDateTime,
     /// When it was last used (to within the policy's touch interval).
@@ -128,6 +140,7 @@ impl From<SessionDocument> for SessionInfo {
             user_id: document.user_id,
             user_agent: document.user_agent,
             ip: document.ip,
+            new_device: document.new_device.unwrap_or(false),
             created_at: document.created_at.to_time_0_3(),
             last_seen_at: document.last_seen_at.to_time_0_3(),
             expires_at: document.expires_at.to_time_0_3(),

@@ -62,7 +62,7 @@ mod session_store;
 #[cfg(feature = "test-util")]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
-pub use document::{IP_KEY, SessionInfo, USER_AGENT_KEY, USER_ID_KEY, storage_key};
+pub use document::{IP_KEY, NEW_DEVICE_KEY, SessionInfo, USER_AGENT_KEY, USER_ID_KEY, storage_key};
 pub use error::{StoreError, is_duplicate_key};
 pub use indexes::{IndexReport, ensure_indexes, ensure_ttl_index};
 pub use policy::ExpiryPolicy;

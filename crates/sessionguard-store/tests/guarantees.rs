@@ -14,7 +14,8 @@ use mongodb::{
     bson::{Bson, Document, doc},
 };
 use sessionguard_store::{
-    DEFAULT_COLLECTION, ExpiryPolicy, IP_KEY, ManualClock, MongoSessionStore, SessionRegistry, StoreError, USER_AGENT_KEY, USER_ID_KEY,
+    DEFAULT_COLLECTION, ExpiryPolicy, IP_KEY, ManualClock, MongoSessionStore, NEW_DEVICE_KEY, SessionRegistry, StoreError, USER_AGENT_KEY,
+    USER_ID_KEY,
 };
 use time::{Duration, OffsetDateTime};
 use tower_sessions::{
@@ -371,6 +372,21 @@ async fn list_for_user_orders_by_activity_flags_the_current_and_hides_tokens() {
     f.clock.advance(Duration::minutes(29));
     let rows = f.registry.list_for_user("alice").await.unwrap();
     assert_eq!(rows.len(), 1, "expired sessions are not listed: only the one touched 29 minutes ago remains");
+}
+
+#[tokio::test]
+async fn the_new_device_mark_is_listed_from_create_and_through_later_saves() {
+    let f = Fixture::new().await;
+    let mut phone = record_for(Some("alice"), "Phone");
+    phone.data.insert(NEW_DEVICE_KEY.to_owned(), serde_json::json!(true));
+    f.store.create(&mut phone).await.unwrap();
+    f.signed_in("alice", "Laptop").await;
+    phone.data.insert("theme".to_owned(), serde_json::json!("dark"));
+    f.store.save(&phone).await.unwrap();
+
+    let rows = f.registry.list_for_user("alice").await.unwrap();
+    let marked: Vec<_> = rows.iter().filter(|r| r.new_device).map(|r| r.user_agent.as_deref().unwrap()).collect();
+    assert_eq!(marked, ["Phone"], "the mark is the session data's, copied out on create and on save");
 }
 
 #[tokio::test]
