@@ -206,6 +206,28 @@ async fn the_session_list_says_which_sessions_are_new_devices_in_two_finds_of_se
 }
 
 #[tokio::test]
+async fn the_mark_belongs_to_one_sign_in_it_stays_through_a_password_change_and_not_into_the_next_sign_in() {
+    let db = common::fresh_database().await;
+    let (_, app, _) = instance(&db, |_| {}).await;
+    let laptop = signed_in(&app, EMAIL, true).await;
+    let mut phone = device(&app, ANDROID, [10, 2, 0, 5]);
+    assert_eq!(sign_in(&mut phone).await, StatusCode::OK);
+    let marked = |list: serde_json::Value| list["sessions"].as_array().unwrap().iter().filter(|row| row["new_device"] == true).count();
+    assert_eq!(marked(phone.call("list_sessions", &[]).await.json), 1);
+
+    let changed = phone.call("change_password", &[("current", PASSWORD), ("new", "another long passphrase")]).await;
+    assert_eq!(changed.status, StatusCode::OK, "{changed:?}");
+    assert_eq!(marked(phone.call("list_sessions", &[]).await.json), 1, "a password change keeps this device's sign-in and its mark");
+
+    // The same browser signs in again while its marked session is live: a known device now.
+    let again = phone.call("login", &[("email", EMAIL), ("password", "another long passphrase")]).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(!signed_in_as_new(&db, &phone).await);
+    assert_eq!(marked(phone.call("list_sessions", &[]).await.json), 0, "the new session does not inherit the old one's mark");
+    drop(laptop);
+}
+
+#[tokio::test]
 async fn a_device_unseen_for_90_days_is_new_again() {
     let db = common::fresh_database().await;
     let (_, app, _) = instance(&db, |_| {}).await;

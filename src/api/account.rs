@@ -51,7 +51,7 @@ pub async fn change_password(
     // that new session cannot be written.
     let count = ended.count;
     cx.record_ending(&user.id, SecurityEventKind::PasswordChange, acting_handle, ended).await;
-    cx.start_session(&user, false).await.map_err(|err| {
+    cx.start_session(&user, DeviceMark::Keep).await.map_err(|err| {
         tracing::warn!(?err, "password changed, but this device's new session could not be written");
         AppError::Unavailable(Outage::PasswordChangedSignInAgain)
     })?;
@@ -140,7 +140,7 @@ mod ssr {
         api::{
             credentials::{check_password, reauthenticate},
             request::RequestContext,
-            session_lifecycle::clear_site_data,
+            session_lifecycle::{DeviceMark, clear_site_data},
         },
         error::{AppError, Field, Outage},
         model::{AccountDeletion, SecurityEventKind},

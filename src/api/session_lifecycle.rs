@@ -14,6 +14,20 @@ use crate::{
     model::SecurityEventKind,
 };
 
+/// What a session that [`RequestContext::start_session`] starts says about its device: the
+/// mark that the security page shows as "New device".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceMark {
+    /// A device new to the account: the session is marked.
+    New,
+    /// A device the account knows, or a registration: no mark, even when the session this one
+    /// replaces on the same browser had one.
+    Known,
+    /// The same sign-in continues on a new id (a password change on this device): the mark stays
+    /// as it was.
+    Keep,
+}
+
 /// How often ending a session that a failed sign-in left behind is tried again after the answer,
 /// a second apart, then two, and so on.
 const END_RETRIES: u32 = 5;
@@ -23,8 +37,8 @@ impl RequestContext {
     /// defence, ASVS 3.2.1), the user, address and browser recorded, and the document written
     /// now so the answer is only "signed in" once the session exists. Beyond
     /// `Config::max_sessions_per_user` live sessions, the oldest end, and the security log
-    /// says so. With `from_new_device` the session is marked as signed in from a device new to
-    /// the account (the mark stays through later cycles). Returns the new session's handle.
+    /// says so. `mark` says whether the session signed in from a device new to the account.
+    /// Returns the new session's handle.
     ///
     /// If a step after the session was written fails, the session is ended again before the
     /// error is returned: a failed answer carries no cookie, so a session left behind would be
@@ -37,7 +51,7 @@ impl RequestContext {
     /// [`AppError::WrongCredentials`] ([`AppError::AccountDisabled`] for a disabled account).
     /// Either this re-read sees the change, or that ending runs after this session was written
     /// and ends it: no interleaving leaves it alive.
-    pub async fn start_session(&self, user: &User, from_new_device: bool) -> Result<Option<String>, AppError> {
+    pub async fn start_session(&self, user: &User, mark: DeviceMark) -> Result<Option<String>, AppError> {
         let session = &self.session;
         // A request without a session id gets a fresh one from `create`: nothing to cycle.
         if session.id().is_some() {
@@ -47,8 +61,13 @@ impl RequestContext {
         session.insert(EMAIL_KEY, &user.email).await.map_err(session_error)?;
         session.insert(USER_AGENT_KEY, &self.client.user_agent).await.map_err(session_error)?;
         session.insert(IP_KEY, &self.client.ip).await.map_err(session_error)?;
-        if from_new_device {
-            session.insert(NEW_DEVICE_KEY, true).await.map_err(session_error)?;
+        // A new id keeps the old session's data: the mark is set or removed here, not inherited.
+        match mark {
+            DeviceMark::New => session.insert(NEW_DEVICE_KEY, true).await.map_err(session_error)?,
+            DeviceMark::Known => {
+                session.remove_value(NEW_DEVICE_KEY).await.map_err(session_error)?;
+            }
+            DeviceMark::Keep => {}
         }
         session.save().await.map_err(session_error)?;
         let id = session.id().ok_or(AppError::Internal)?;

@@ -24,7 +24,7 @@ pub async fn register(
         throttled(cx.state.throttle.reserve_registration(&cx.client.throttle_key()).await?)?;
         let user = create_account(&cx.state.users, &cx.state.passwords, &email, password, Some(&DeviceKey::of(&cx.client))).await?;
         // A registration is never a new device: it is the account's first.
-        let handle = match cx.start_session(&user, false).await {
+        let handle = match cx.start_session(&user, DeviceMark::Known).await {
             Ok(handle) => handle,
             // An operator disabled the new account meanwhile: it stays, disabled, and keeps its email.
             Err(err @ AppError::AccountDisabled) => return Err(err),
@@ -103,7 +103,7 @@ mod ssr {
     pub use leptos::server_fn::ServerFn;
 
     pub use crate::{
-        api::{credentials::verify_counted, errors::throttled, request::RequestContext},
+        api::{credentials::verify_counted, errors::throttled, request::RequestContext, session_lifecycle::DeviceMark},
         auth::{DeviceKey, Passwords, User, Users},
         error::{AppError, BadInput, Field},
         model::{CurrentUser, SecurityEventKind},
@@ -209,7 +209,8 @@ mod ssr {
             },
         };
         let new_device = !known.as_ref().is_some_and(|known| known.knows(&device, now));
-        let handle = cx.start_session(&user, new_device).await?;
+        let mark = if new_device { DeviceMark::New } else { DeviceMark::Known };
+        let handle = cx.start_session(&user, mark).await?;
         // This record is the `new_sign_in` every other open tab of the account hears.
         cx.state.events.record_sign_in(&user.id, SecurityEventKind::Login, &cx.client, handle, new_device).await;
         // Like the record, a failure is logged and swallowed: the device then keeps its older

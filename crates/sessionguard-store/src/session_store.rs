@@ -214,7 +214,7 @@ impl SessionStore for MongoSessionStore {
         extra.insert("user_id", doc! { "$literal": optional(fields.user_id) });
         extra.insert("user_agent", doc! { "$literal": optional(fields.user_agent) });
         extra.insert("ip", doc! { "$literal": optional(fields.ip) });
-        extra.insert("new_device", fields.new_device.map_or(Bson::Null, Bson::Boolean));
+        extra.insert("new_device", doc! { "$literal": fields.new_device.map_or(Bson::Null, Bson::Boolean) });
         let update = self.touch_update(now, Some(record.expiry_date), extra);
         self.sessions.update_one(Self::live_filter(&record.id, now), update).await.map_err(StoreError::from)?;
         Ok(())

@@ -375,18 +375,22 @@ async fn list_for_user_orders_by_activity_flags_the_current_and_hides_tokens() {
 }
 
 #[tokio::test]
-async fn the_new_device_mark_is_listed_from_create_and_through_later_saves() {
+async fn the_new_device_mark_is_listed_as_the_session_data_says_after_create_and_after_save() {
     let f = Fixture::new().await;
+    let marked = |rows: Vec<sessionguard_store::SessionInfo>| {
+        rows.iter().filter(|r| r.new_device).map(|r| r.user_agent.clone().unwrap()).collect::<Vec<_>>()
+    };
     let mut phone = record_for(Some("alice"), "Phone");
     phone.data.insert(NEW_DEVICE_KEY.to_owned(), serde_json::json!(true));
     f.store.create(&mut phone).await.unwrap();
-    f.signed_in("alice", "Laptop").await;
-    phone.data.insert("theme".to_owned(), serde_json::json!("dark"));
-    f.store.save(&phone).await.unwrap();
+    let mut laptop = f.signed_in("alice", "Laptop").await;
+    assert_eq!(marked(f.registry.list_for_user("alice").await.unwrap()), ["Phone"], "copied out on create");
 
-    let rows = f.registry.list_for_user("alice").await.unwrap();
-    let marked: Vec<_> = rows.iter().filter(|r| r.new_device).map(|r| r.user_agent.as_deref().unwrap()).collect();
-    assert_eq!(marked, ["Phone"], "the mark is the session data's, copied out on create and on save");
+    laptop.data.insert(NEW_DEVICE_KEY.to_owned(), serde_json::json!(true));
+    f.store.save(&laptop).await.unwrap();
+    phone.data.remove(NEW_DEVICE_KEY);
+    f.store.save(&phone).await.unwrap();
+    assert_eq!(marked(f.registry.list_for_user("alice").await.unwrap()), ["Laptop"], "and on save, both ways");
 }
 
 #[tokio::test]
