@@ -11,7 +11,10 @@ export default defineConfig({
   workers: 1,
   // Always: a committed `test.only` would run one test and report the rest as not failed.
   forbidOnly: true,
-  retries: 0,
+  // In CI a failed test runs once more, and one that then passes is reported as flaky (scripts/test
+  // counts it as passed and the list names it). Known cause: the race between a tab's list refresh
+  // and its own "ended" event after log out everywhere (README, "Live sign-out").
+  retries: process.env.CI ? 1 : 0,
   reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? [["list"], ["json"]] : [["list"]],
   use: {
     baseURL,
